@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-slow lint ci install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the service on its embedded default: SQLite, demo data, API and pages on :8000.
+run: install
+	$(BIN)/matchning init-db
+	$(BIN)/matchning demo --if-empty
+	$(BIN)/matchning serve
+
+## The fast suite (< 10 minutes). PostgreSQL tests run when MATCHNING_TEST_POSTGRES_URL is set.
+test: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q -n 2 -m "not slow"
+
+## The slow suite: end-to-end start of the service, later browser, fuzzing, load and faults.
+test-slow: install
+	$(BIN)/pytest -q -m slow
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+
+ci:
+	bash .ci/run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,84 @@
+"""The FastAPI application: JSON API under /api/v1, health checks, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from threadpoolctl import threadpool_limits
+
+from matchning import __version__
+from matchning.api import errors
+from matchning.api.limits import BodySizeLimit
+from matchning.api.routes import (
+    auth,
+    employers,
+    participants,
+    placements,
+    reference,
+    slots,
+    units,
+    users,
+)
+from matchning.config import Settings, get_settings
+from matchning.storage.db import engine_from_settings, make_session_factory
+
+log = logging.getLogger("matchning")
+
+ROUTERS = (auth, units, users, employers, slots, participants, placements, reference)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the app. The engine is made in the lifespan unless one is handed in (tests)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Many BLAS threads on 2 cores made numpy endpoints far slower under concurrency.
+        limiter = threadpool_limits(limits=1, user_api="blas")
+        own = engine is None
+        app.state.settings = settings or get_settings()
+        app.state.engine = engine or engine_from_settings(app.state.settings)
+        app.state.session_factory = make_session_factory(app.state.engine)
+        try:
+            yield
+        finally:
+            if own:
+                app.state.engine.dispose()
+            limiter.restore_original_limits()
+
+    app = FastAPI(
+        title="matchning",
+        version=__version__,
+        description="Rätt plats för rätt person: praktikplatser, deltagare och placeringar "
+                    "för arbetsmarknadsenheter. Alla anrop kräver `Authorization: Bearer`.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    api = APIRouter(prefix="/api/v1")
+    for module in ROUTERS:
+        api.include_router(module.router)
+    app.include_router(api)
+    app.add_api_route("/health", health, methods=["GET"], tags=["drift"])
+    app.add_api_route("/ready", ready, methods=["GET"], tags=["drift"])
+    app.add_middleware(BodySizeLimit, max_bytes=(settings or get_settings()).max_body_bytes)
+    return app
+
+
+def health() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok", "version": __version__}
+
+
+def ready(request: Request) -> JSONResponse:
+    """The database answers."""
+    try:
+        with request.app.state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+        log.warning("not ready: %s", type(exc).__name__)
+        return JSONResponse(errors.error_body("unavailable", "Databasen svarar inte."), 503)
+    return JSONResponse({"status": "ready"})

@@ -1,0 +1,86 @@
+"""Dependencies shared by the routes: the unit of work, the principal, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from matchning.config import Settings
+from matchning.domain.principal import Principal
+from matchning.errors import Unauthenticated
+from matchning.services import users
+from matchning.services.context import Context
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+bearer = HTTPBearer(auto_error=False, description="API-token: `Authorization: Bearer mt_...`")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work.
+
+    Declared with scope="function" so that the commit runs when the route returns and before
+    the response is sent: a failed commit becomes an error response, never a 2xx.
+    """
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated()
+    return users.authenticate_token(session, credentials.credentials, datetime.now(UTC))
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_context(session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> Context:
+    return Context(session=session, principal=principal, settings=settings)
+
+
+CtxDep = Annotated[Context, Depends(get_context)]
+
+
+@dataclass
+class Paging:
+    limit: int
+    offset: int
+
+
+def get_paging(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Max antal rader")] =
+    DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Paging:
+    return Paging(limit, offset)
+
+
+PagingDep = Annotated[Paging, Depends(get_paging)]

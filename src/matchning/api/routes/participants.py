@@ -1,0 +1,70 @@
+"""Participants (deltagare) and their "passar inte" feedback."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from matchning.api.deps import CtxDep, PagingDep
+from matchning.api.routes.bodies import FeedbackIn
+from matchning.api.schemas import FeedbackPublic, MonitoringPublic, Page, ParticipantPublic
+from matchning.domain.records import ParticipantData, make_partial
+from matchning.domain.vocab import ParticipantStatus, TargetGroup
+from matchning.services import feedback, participants
+from matchning.storage.tables import ParticipantRow
+
+router = APIRouter(prefix="/participants", tags=["deltagare"])
+ParticipantPatch = make_partial(ParticipantData)
+
+
+def _public(row: ParticipantRow, monitoring=None) -> ParticipantPublic:
+    out = ParticipantPublic.model_validate(row)
+    out.has_personnummer = row.pnr_hash is not None
+    out.monitoring = MonitoringPublic.model_validate(monitoring) if monitoring else None
+    return out
+
+
+@router.post("", response_model=ParticipantPublic, status_code=201)
+def create_participant(body: ParticipantData, ctx: CtxDep) -> ParticipantPublic:
+    row = participants.create(ctx, body)
+    return _public(row, participants.monitoring(ctx, row.id))
+
+
+@router.get("", response_model=Page[ParticipantPublic])
+def list_participants(ctx: CtxDep, paging: PagingDep,
+                      mine: bool = Query(False, description="Bara min egen ärendelista"),
+                      status: ParticipantStatus | None = None,
+                      target_group: TargetGroup | None = None,
+                      q: str | None = Query(None, max_length=100),
+                      unit_id: int | None = None) -> Page[ParticipantPublic]:
+    rows, total = participants.list_participants(
+        ctx, paging.limit, paging.offset, mine=mine,
+        status=status.value if status else None,
+        target_group=target_group.value if target_group else None, q=q, unit_id=unit_id)
+    return Page(items=[_public(r) for r in rows], total=total)
+
+
+@router.get("/{participant_id}", response_model=ParticipantPublic)
+def get_participant(participant_id: int, ctx: CtxDep) -> ParticipantPublic:
+    row = participants.get(ctx, participant_id)
+    return _public(row, participants.monitoring(ctx, participant_id))
+
+
+@router.patch("/{participant_id}", response_model=ParticipantPublic)
+def update_participant(participant_id: int, body: ParticipantPatch,  # type: ignore[valid-type]
+                       ctx: CtxDep) -> ParticipantPublic:
+    row = participants.update(ctx, participant_id, body.model_dump(exclude_unset=True))
+    return _public(row, participants.monitoring(ctx, participant_id))
+
+
+@router.post("/{participant_id}/feedback", response_model=FeedbackPublic, status_code=201)
+def not_suitable(participant_id: int, body: FeedbackIn, ctx: CtxDep) -> FeedbackPublic:
+    """Mark a slot "passar inte" for this participant, with a reason."""
+    return FeedbackPublic.model_validate(
+        feedback.reject_slot(ctx, participant_id, body.slot_id, body.reason))
+
+
+@router.get("/{participant_id}/feedback", response_model=Page[FeedbackPublic])
+def list_feedback(participant_id: int, ctx: CtxDep, paging: PagingDep
+                  ) -> Page[FeedbackPublic]:
+    rows, total = feedback.list_feedback(ctx, participant_id, paging.limit, paging.offset)
+    return Page(items=[FeedbackPublic.model_validate(r) for r in rows], total=total)

@@ -1,0 +1,225 @@
+"""Response schemas of the API (request bodies are the domain records)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from matchning.domain.placement_flow import STATUS_SV
+from matchning.domain.vocab import PlacementStatus
+from matchning.services.placements import PlacementView
+from matchning.services.slots import SlotView
+
+T = TypeVar("T")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+
+
+class UnitPublic(Out):
+    id: int
+    external_id: str | None
+    name: str
+    kommuner: list[str]
+    settings: dict[str, Any]
+
+
+class UserPublic(Out):
+    id: int
+    email: str
+    display_name: str
+    role: str
+    unit_id: int | None
+    employer_id: int | None
+    active: bool
+
+
+class TokenPublic(Out):
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class IssuedTokenPublic(BaseModel):
+    token: str = Field(description="Visas bara en gång; spara den.")
+    token_id: int
+    user_id: int
+    expires_at: datetime
+
+
+class EmployerPublic(Out):
+    id: int
+    external_id: str | None
+    name: str
+    orgnr: str | None
+    sector: str
+    size_band: str | None
+    kommunkod: str
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+
+
+class SlotPublic(Out):
+    id: int
+    external_id: str | None
+    employer_id: int
+    employer_name: str
+    title: str
+    description: str
+    occupation_code: str
+    occupation_label: str
+    required_skills: list[str]
+    nice_skills: list[str]
+    kommunkod: str
+    lat: float | None
+    lon: float | None
+    capacity: int
+    remaining_places: int
+    hours_per_week: float | None
+    start_date: date
+    end_date: date | None
+    driving_licences: list[str]
+    swedish_level: str | None
+    physical_demand: str
+    accessible: bool
+    supervisor: bool
+    may_lead_to_job: bool
+    status: str
+
+    @classmethod
+    def of(cls, v: SlotView) -> SlotPublic:
+        return cls.model_validate({**{k: getattr(v.row, k) for k in cls.model_fields
+                                      if hasattr(v.row, k)},
+                                   "employer_name": v.employer_name,
+                                   "remaining_places": v.remaining_places,
+                                   "occupation_label": v.occupation_label})
+
+
+class PastWorkPublic(Out):
+    code: str
+    years: float
+
+
+class MonitoringPublic(Out):
+    gender: str | None
+    birth_year: int | None
+    born_abroad: bool | None
+
+
+class ParticipantPublic(Out):
+    id: int
+    unit_id: int
+    consultant_id: int | None
+    external_id: str | None
+    display_name: str
+    status: str
+    exit_outcome: str | None
+    exit_date: date | None
+    enrolled_on: date
+    kommunkod: str
+    postcode: str | None
+    lat: float | None
+    lon: float | None
+    max_commute_km: float
+    driving_licences: list[str]
+    own_car: bool
+    swedish_level: str
+    other_languages: list[str]
+    education_level: str | None
+    wished_occupations: list[str]
+    past_work: list[PastWorkPublic]
+    skills: list[str]
+    profile_text: str
+    max_hours_per_week: float | None
+    earliest_start: date | None
+    needs_supervisor: bool
+    adaptations: list[str]
+    adaptations_consent_date: date | None
+    target_groups: list[str]
+    has_personnummer: bool = False
+    monitoring: MonitoringPublic | None = None
+
+
+class ParticipantSummary(BaseModel):
+    """What an employer may see of a participant proposed to it: the name and what the
+    placement needs."""
+
+    id: int
+    display_name: str
+    needs_supervisor: bool
+    adaptations: list[str]
+    max_hours_per_week: float | None
+    earliest_start: date | None
+
+
+class PlacementPublic(BaseModel):
+    id: int
+    external_id: str | None
+    participant_id: int
+    slot_id: int
+    slot_title: str
+    employer_id: int
+    status: str
+    status_sv: str
+    proposed_by: int | None
+    proposed_on: date
+    decided_on: date | None
+    started_on: date | None
+    ended_on: date | None
+    decline_reason: str | None
+    abort_reason: str | None
+    note: str | None
+    outcome: str | None
+    outcome_on: date | None
+    participant: ParticipantSummary
+    snapshot: dict[str, Any] | None = Field(
+        default=None, description="Profilen när placeringen föreslogs (inte för arbetsgivare).")
+
+    @classmethod
+    def of(cls, v: PlacementView) -> PlacementPublic:
+        r, p = v.row, v.participant
+        return cls(
+            id=r.id, external_id=r.external_id, participant_id=r.participant_id,
+            slot_id=r.slot_id, slot_title=v.slot.title, employer_id=v.slot.employer_id,
+            status=r.status, status_sv=STATUS_SV[PlacementStatus(r.status)],
+            proposed_by=r.proposed_by, proposed_on=r.proposed_on, decided_on=r.decided_on,
+            started_on=r.started_on, ended_on=r.ended_on, decline_reason=r.decline_reason,
+            abort_reason=r.abort_reason, note=None if v.employer_view else r.note,
+            outcome=r.outcome, outcome_on=r.outcome_on,
+            participant=ParticipantSummary(
+                id=p.id, display_name=p.display_name, needs_supervisor=p.needs_supervisor,
+                adaptations=list(p.adaptations), max_hours_per_week=p.max_hours_per_week,
+                earliest_start=p.earliest_start),
+            snapshot=None if v.employer_view else r.snapshot,
+        )
+
+
+class PlacementEventPublic(Out):
+    id: int
+    action: str
+    from_status: str | None
+    to_status: str
+    by_user_id: int | None
+    at: datetime
+    reason: str | None
+
+
+class FeedbackPublic(Out):
+    id: int
+    participant_id: int
+    slot_id: int
+    user_id: int | None
+    reason: str
+    created_at: datetime

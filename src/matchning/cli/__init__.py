@@ -1,0 +1,17 @@
+"""The `matchning` command line (Typer). Each command is its own unit of work."""
+
+from __future__ import annotations
+
+import typer
+
+from matchning.cli import data_commands, serve_commands, user_commands
+
+app = typer.Typer(help="matchning: rätt plats för rätt person.", no_args_is_help=True,
+                  add_completion=False)
+serve_commands.register(app)
+data_commands.register(app)
+app.add_typer(user_commands.app, name="users", help="Enheter, användare, lösenord och tokens.")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Plain-Python domain: vocabularies, validation rules, status machines, access policy."""

@@ -1,0 +1,1 @@
+"""Storage: engine and session factory, tables, repositories. The only layer that speaks SQL."""

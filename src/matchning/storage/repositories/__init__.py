@@ -1,0 +1,1 @@
+"""Repositories: every query of the service is built here, as a SQLAlchemy `Select`."""

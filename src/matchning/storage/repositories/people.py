@@ -1,0 +1,104 @@
+"""Queries about participants, placements and feedback (always within a unit)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from matchning.storage.repositories.base import contains
+from matchning.storage.tables import (
+    EmployerRow,
+    FeedbackRow,
+    MonitoringRow,
+    ParticipantRow,
+    PlacementEventRow,
+    PlacementRow,
+    SlotRow,
+)
+
+
+def participants_query(*, unit_id: int | None = None, consultant_id: int | None = None,
+                       status: str | None = None, target_group: str | None = None,
+                       q: str | None = None) -> Select[tuple[ParticipantRow]]:
+    stmt = select(ParticipantRow).order_by(ParticipantRow.id)
+    if unit_id is not None:
+        stmt = stmt.where(ParticipantRow.unit_id == unit_id)
+    if consultant_id is not None:
+        stmt = stmt.where(ParticipantRow.consultant_id == consultant_id)
+    if status:
+        stmt = stmt.where(ParticipantRow.status == status)
+    if q:
+        stmt = stmt.where(contains(ParticipantRow.display_name, q)
+                          | contains(ParticipantRow.external_id, q))
+    if target_group:
+        # JSON list membership without dialect-specific operators: the quoted value as text.
+        stmt = stmt.where(contains(ParticipantRow.target_groups.as_string(), f'"{target_group}"'))
+    return stmt
+
+
+def participant_by_external_id(session: Session, unit_id: int | None,
+                               external_id: str) -> ParticipantRow | None:
+    stmt = select(ParticipantRow).where(ParticipantRow.external_id == external_id)
+    if unit_id is not None:
+        stmt = stmt.where(ParticipantRow.unit_id == unit_id)
+    return session.scalars(stmt).first()
+
+
+def monitoring_of(session: Session, participant_id: int) -> MonitoringRow | None:
+    return session.get(MonitoringRow, participant_id)
+
+
+def placements_query(*, unit_id: int | None = None, employer_id: int | None = None,
+                     participant_id: int | None = None, slot_id: int | None = None,
+                     status: str | None = None) -> Select[tuple[PlacementRow]]:
+    stmt = select(PlacementRow).order_by(PlacementRow.id)
+    if unit_id is not None:
+        stmt = stmt.join(ParticipantRow, ParticipantRow.id == PlacementRow.participant_id) \
+            .where(ParticipantRow.unit_id == unit_id)
+    if employer_id is not None:
+        stmt = stmt.join(SlotRow, SlotRow.id == PlacementRow.slot_id) \
+            .where(SlotRow.employer_id == employer_id)
+    if participant_id is not None:
+        stmt = stmt.where(PlacementRow.participant_id == participant_id)
+    if slot_id is not None:
+        stmt = stmt.where(PlacementRow.slot_id == slot_id)
+    if status:
+        stmt = stmt.where(PlacementRow.status == status)
+    return stmt
+
+
+def active_placements_of(session: Session, participant_id: int,
+                         statuses: tuple[str, ...]) -> list[PlacementRow]:
+    return list(session.scalars(select(PlacementRow).where(
+        PlacementRow.participant_id == participant_id, PlacementRow.status.in_(statuses))))
+
+
+def events_of(session: Session, placement_id: int) -> list[PlacementEventRow]:
+    return list(session.scalars(select(PlacementEventRow)
+                                .where(PlacementEventRow.placement_id == placement_id)
+                                .order_by(PlacementEventRow.id)))
+
+
+def feedback_query(*, participant_id: int | None = None,
+                   unit_id: int | None = None) -> Select[tuple[FeedbackRow]]:
+    stmt = select(FeedbackRow).order_by(FeedbackRow.id)
+    if participant_id is not None:
+        stmt = stmt.where(FeedbackRow.participant_id == participant_id)
+    if unit_id is not None:
+        stmt = stmt.join(ParticipantRow, ParticipantRow.id == FeedbackRow.participant_id) \
+            .where(ParticipantRow.unit_id == unit_id)
+    return stmt
+
+
+def rejected_slot_ids(session: Session, participant_id: int, since: datetime) -> set[int]:
+    return set(session.scalars(select(FeedbackRow.slot_id).where(
+        FeedbackRow.participant_id == participant_id, FeedbackRow.created_at >= since)))
+
+
+def slot_with_employer(session: Session, slot_id: int) -> tuple[SlotRow, EmployerRow] | None:
+    row = session.execute(select(SlotRow, EmployerRow)
+                          .join(EmployerRow, EmployerRow.id == SlotRow.employer_id)
+                          .where(SlotRow.id == slot_id)).first()
+    return (row[0], row[1]) if row else None

@@ -1,0 +1,230 @@
+"""SQLAlchemy tables. Vocabulary columns hold the enum values of matchning.domain.vocab."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER PKs only
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: Json, list[Any]: Json}
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now(), onupdate=func.now())
+
+
+class UnitRow(Timestamped, Base):
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kommuner: Mapped[list[Any]] = mapped_column(default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class EmployerRow(Timestamped, Base):
+    __tablename__ = "employers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    orgnr: Mapped[str | None] = mapped_column(String(10), index=True)
+    sector: Mapped[str] = mapped_column(String(20))
+    size_band: Mapped[str | None] = mapped_column(String(10))
+    kommunkod: Mapped[str] = mapped_column(String(4), index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+
+
+class UserRow(Timestamped, Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employers.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SlotRow(Timestamped, Base):
+    __tablename__ = "slots"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employers.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    occupation_code: Mapped[str] = mapped_column(String(4), index=True)
+    required_skills: Mapped[list[Any]] = mapped_column(default=list)
+    nice_skills: Mapped[list[Any]] = mapped_column(default=list)
+    kommunkod: Mapped[str] = mapped_column(String(4), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    capacity: Mapped[int] = mapped_column(Integer)
+    hours_per_week: Mapped[float | None] = mapped_column(Float)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    driving_licences: Mapped[list[Any]] = mapped_column(default=list)
+    swedish_level: Mapped[str | None] = mapped_column(String(20))
+    physical_demand: Mapped[str] = mapped_column(String(10))
+    accessible: Mapped[bool] = mapped_column(Boolean, default=False)
+    supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
+    may_lead_to_job: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    # Bumped by every change and by every place taken: the row lock and the cache counter.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ParticipantRow(Timestamped, Base):
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("unit_id", "external_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    pnr_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    exit_outcome: Mapped[str | None] = mapped_column(String(20))
+    exit_date: Mapped[date | None] = mapped_column(Date)
+    enrolled_on: Mapped[date] = mapped_column(Date)
+    kommunkod: Mapped[str] = mapped_column(String(4), index=True)
+    postcode: Mapped[str | None] = mapped_column(String(6))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    max_commute_km: Mapped[float] = mapped_column(Float)
+    driving_licences: Mapped[list[Any]] = mapped_column(default=list)
+    own_car: Mapped[bool] = mapped_column(Boolean, default=False)
+    swedish_level: Mapped[str] = mapped_column(String(20))
+    other_languages: Mapped[list[Any]] = mapped_column(default=list)
+    education_level: Mapped[str | None] = mapped_column(String(3))
+    wished_occupations: Mapped[list[Any]] = mapped_column(default=list)
+    past_work: Mapped[list[Any]] = mapped_column(default=list)  # [{"code", "years"}]
+    skills: Mapped[list[Any]] = mapped_column(default=list)
+    profile_text: Mapped[str] = mapped_column(Text, default="")
+    max_hours_per_week: Mapped[float | None] = mapped_column(Float)
+    earliest_start: Mapped[date | None] = mapped_column(Date)
+    needs_supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
+    adaptations: Mapped[list[Any]] = mapped_column(default=list)
+    adaptations_consent_date: Mapped[date | None] = mapped_column(Date)
+    target_groups: Mapped[list[Any]] = mapped_column(default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class MonitoringRow(Base):
+    """Fairness-monitoring fields, kept apart: the matching code never reads this table."""
+
+    __tablename__ = "participant_monitoring"
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True)
+    gender: Mapped[str | None] = mapped_column(String(10))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    born_abroad: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class PlacementRow(Timestamped, Base):
+    __tablename__ = "placements"
+    __table_args__ = (Index("ix_placements_slot_status", "slot_id", "status"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
+    proposed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    proposed_on: Mapped[date] = mapped_column(Date)
+    decided_on: Mapped[date | None] = mapped_column(Date)  # accepted, declined or withdrawn
+    started_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)  # completed or aborted
+    decline_reason: Mapped[str | None] = mapped_column(String(1000))
+    abort_reason: Mapped[str | None] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(String(2000))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_on: Mapped[date | None] = mapped_column(Date)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PlacementEventRow(Base):
+    __tablename__ = "placement_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placements.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(String(1000))
+
+
+class FeedbackRow(Base):
+    """A consultant's "passar inte" for a suggested slot."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """Append-only record of reads of personal data and of changes."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(50))
+    subject_type: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    model_version: Mapped[str | None] = mapped_column(String(64))
