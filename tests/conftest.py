@@ -46,8 +46,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _pg_schema_url() -> str:
+    # Worker and process id: parallel runs (xdist workers, two developers) never share a schema.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return f"matchning_test_{worker}"
+    return f"matchning_test_{worker}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")

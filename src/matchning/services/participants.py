@@ -196,4 +196,9 @@ def list_participants(ctx: Context, limit: int, offset: int, *, mine: bool = Fal
         scope = p.unit_id
     stmt = people.participants_query(unit_id=scope, consultant_id=p.user_id if mine else None,
                                      status=status, target_group=target_group, q=q)
-    return base.page(ctx.session, stmt, limit, offset)
+    rows, total = base.page(ctx.session, stmt, limit, offset)
+    # A list returns whole profiles: every one of them is a read (DESIGN.md, security model).
+    for row in rows:
+        audit.record(ctx.session, user_id=p.user_id, action="participant.list",
+                     subject_type="participant", subject_id=row.id)
+    return rows, total

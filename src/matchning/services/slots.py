@@ -9,7 +9,7 @@ from typing import Any
 from matchning.domain import validation
 from matchning.domain.records import SlotData
 from matchning.domain.vocab import Role
-from matchning.errors import Forbidden, InvalidInput
+from matchning.errors import Conflict, Forbidden, InvalidInput
 from matchning.services import access
 from matchning.services.context import Context
 from matchning.storage.repositories import base, catalog
@@ -73,11 +73,19 @@ def as_data(row: SlotRow) -> dict[str, Any]:
 
 def update(ctx: Context, slot_id: int, patch: dict[str, Any]) -> SlotRow:
     row = access.slot_for_read(ctx, slot_id)
+    # Lock first (and bump the change counter): no place is taken while the slot changes.
+    catalog.lock_slot(ctx.session, row.id)
+    ctx.session.refresh(row)
     data = SlotData.model_validate({**as_data(row), **patch})
     _check_owner(ctx, data.employer_id)
     validate(ctx, data)
+    if data.capacity < row.capacity:
+        taken = catalog.taken_places(ctx.session, [row.id]).get(row.id, 0)
+        if data.capacity < taken:
+            raise Conflict(f"Platsen har {taken} upptagna platser; kapaciteten kan inte bli "
+                           f"lägre än så.", details=[{"field": "capacity",
+                                                      "message": f"minst {taken}"}])
     _apply(ctx, row, data)
-    row.version += 1
     ctx.session.flush()
     return row
 

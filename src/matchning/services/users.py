@@ -46,10 +46,11 @@ def principal_of(user: UserRow) -> Principal:
 def _may_manage(p: Principal, user_role: Role, unit_id: int | None) -> bool:
     if p.is_system_admin:
         return True
-    # A unit admin manages its unit's staff and the employers' users.
+    # A unit admin manages its own unit's staff only (DESIGN.md, security model). Employer
+    # users belong to no unit: letting every unit admin reset their passwords or issue their
+    # tokens would reach across units. System admins manage them.
     return p.role is Role.unit_admin and (
-        (user_role in (Role.consultant, Role.unit_admin) and unit_id == p.unit_id)
-        or user_role is Role.employer)
+        user_role in (Role.consultant, Role.unit_admin) and unit_id == p.unit_id)
 
 
 def _check_links(ctx: Context, data: UserData) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Text, cast, select
 from sqlalchemy.orm import Session
 
 from matchning.storage.repositories.base import contains
@@ -33,8 +34,11 @@ def participants_query(*, unit_id: int | None = None, consultant_id: int | None 
         stmt = stmt.where(contains(ParticipantRow.display_name, q)
                           | contains(ParticipantRow.external_id, q))
     if target_group:
-        # JSON list membership without dialect-specific operators: the quoted value as text.
-        stmt = stmt.where(contains(ParticipantRow.target_groups.as_string(), f'"{target_group}"'))
+        # JSON list membership without dialect-specific operators: the quoted value in the
+        # JSON text, as PostgreSQL prints it (plain) or as SQLite stores it (\u-escaped).
+        as_text = cast(ParticipantRow.target_groups, Text)
+        stmt = stmt.where(contains(as_text, f'"{target_group}"')
+                          | contains(as_text, json.dumps(target_group)))
     return stmt
 
 

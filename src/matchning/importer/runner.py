@@ -1,0 +1,119 @@
+"""Importing a directory: the known files in dependency order, one transaction per file.
+
+A file with any bad row is rolled back as a whole; every bad row is still reported. A later
+file that refers to ids of a file that was not stored reports those rows as errors too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from matchning.config import Settings
+from matchning.domain.principal import SYSTEM
+from matchning.errors import MatchningError
+from matchning.importer import columns as cols
+from matchning.importer.csvread import CsvFileError, CsvRow, read_table
+from matchning.importer.history import sync_participants, upsert_placement
+from matchning.importer.problems import Problem, RowProblems, from_domain, from_validation
+from matchning.importer.report import FileReport, ImportReport, RowError
+from matchning.importer.rows import upsert_employer, upsert_participant, upsert_slot, upsert_unit
+from matchning.importer.state import FileState
+from matchning.services.context import Context
+
+
+@dataclass(frozen=True)
+class FileKind:
+    name: str
+    columns: tuple[cols.Column, ...]
+    upsert: Callable[[Context, CsvRow, FileState], bool]  # True: inserted, False: updated
+    finish: Callable[[Context, FileState], None] | None = None
+
+
+FILES = (
+    FileKind("units.csv", cols.UNIT_COLUMNS, upsert_unit),
+    FileKind("employers.csv", cols.EMPLOYER_COLUMNS, upsert_employer),
+    FileKind("slots.csv", cols.SLOT_COLUMNS, upsert_slot),
+    FileKind("participants.csv", cols.PARTICIPANT_COLUMNS, upsert_participant),
+    FileKind("placements.csv", cols.PLACEMENT_COLUMNS, upsert_placement, sync_participants),
+)
+KNOWN = tuple(k.name for k in FILES)
+CONFLICT = "Raden krockar med något som redan finns sparat (t.ex. samma namn eller id)."
+
+
+def import_directory(session_factory: sessionmaker[Session], directory: Path,
+                     settings: Settings) -> ImportReport:
+    """Import the known CSV files of `directory`; see docs/import.md for the formats."""
+    present = {p.name: p for p in sorted(directory.iterdir())
+               if p.is_file() and p.suffix.lower() == ".csv"}
+    report = ImportReport()
+    for name in present:
+        if name not in KNOWN:
+            report.files.append(FileReport(name, errors=[RowError(
+                0, "", "Okänd fil; den importeras inte. Kända filer: " + ", ".join(KNOWN) + ".")]))
+    failed: set[str] = set()
+    for kind in FILES:
+        if kind.name in present:
+            result = _import_file(session_factory, settings, kind, present[kind.name], failed)
+            report.files.append(result)
+            if not result.stored:
+                failed.add(kind.name)
+    if not report.files:
+        report.files.append(FileReport(directory.name, errors=[RowError(
+            0, "", "Katalogen innehåller ingen CSV-fil att importera (" + ", ".join(KNOWN)
+            + ").")]))
+    return report
+
+
+def _import_file(factory: sessionmaker[Session], settings: Settings, kind: FileKind, path: Path,
+                 failed: set[str]) -> FileReport:
+    report = FileReport(kind.name)
+    try:
+        table = read_table(path)
+    except CsvFileError as exc:
+        report.errors.append(exc.error)
+        return report
+    report.rows = table.row_count
+    report.errors.extend(cols.check_header(kind.columns, table.header))
+    if report.errors:
+        return report
+    report.errors.extend(table.bad_rows)
+    state = FileState(kind.columns, table.header, failed)
+    inserted = updated = 0
+    with factory() as session:
+        ctx = Context(session=session, principal=SYSTEM, settings=settings)
+        for row in table.rows:
+            outcome, problems = _import_row(ctx, kind, row, state)
+            report.errors.extend(RowError(row.line, c, m) for c, m in problems)
+            inserted += outcome is True
+            updated += outcome is False
+        if not report.errors and kind.finish is not None:
+            kind.finish(ctx, state)
+        if report.errors:
+            session.rollback()
+            report.errors.sort(key=lambda e: e.line)
+            return report
+        session.commit()
+    report.stored, report.inserted, report.updated = True, inserted, updated
+    return report
+
+
+def _import_row(ctx: Context, kind: FileKind, row: CsvRow, state: FileState
+                ) -> tuple[bool | None, list[Problem]]:
+    """(inserted?, problems); a savepoint keeps a bad row from affecting the rows after it."""
+    try:
+        with ctx.session.begin_nested():
+            return kind.upsert(ctx, row, state), []
+    except RowProblems as exc:
+        return None, exc.problems
+    except ValidationError as exc:
+        return None, from_validation(kind.columns, exc)
+    except MatchningError as exc:
+        return None, from_domain(kind.columns, exc)
+    except IntegrityError:
+        return None, [("", CONFLICT)]

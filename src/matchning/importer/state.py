@@ -1,0 +1,75 @@
+"""What the rows of one file share while it is imported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from matchning.importer.columns import Column, convert
+from matchning.importer.csvread import CsvRow
+from matchning.importer.problems import Problem, from_validation
+
+M = TypeVar("M", bound=BaseModel)
+
+REQUIRED = "Fältet måste fyllas i."
+
+
+@dataclass
+class FileState:
+    columns: tuple[Column, ...]
+    header: list[str]
+    failed: set[str]  # files of this import that were not stored
+    seen: dict[Hashable, int] = field(default_factory=dict)  # row key → line
+    touched: set[int] = field(default_factory=set)  # participants whose placements changed
+
+    def external_id(self, row: CsvRow, problems: list[Problem], *scope: str) -> str:
+        """The row's own id; a repeated id (within `scope`) is a problem."""
+        ext = row.cells.get("id", "").strip()
+        if not ext:
+            problems.append(("id", REQUIRED))
+            return ext
+        key = (*scope, ext)
+        if key in self.seen:
+            problems.append(("id", f"Id {ext!r} finns redan på rad {self.seen[key]}."))
+        else:
+            self.seen[key] = row.line
+        return ext
+
+    def resolve(self, row: CsvRow, column: str, find: Callable[[str], Any], what: str,
+                source: str, problems: list[Problem]) -> Any:
+        """The row an external-id column refers to, or None (and a problem)."""
+        ext = row.cells.get(column, "").strip()
+        if not ext:
+            problems.append((column, REQUIRED))
+            return None
+        found = find(ext)
+        if found is None:
+            message = f"{what} {ext!r} finns inte (varken i {source} eller i databasen)."
+            if source in self.failed:
+                message += f" {source} sparades inte eftersom den hade fel."
+            problems.append((column, message))
+        return found
+
+    def values(self, row: CsvRow, problems: list[Problem]) -> dict[str, Any]:
+        values, cell_problems = convert(self.columns, row.cells)
+        problems.extend(cell_problems)
+        return values
+
+    def validate(self, model: type[M], values: dict[str, Any], problems: list[Problem]
+                 ) -> M | None:
+        """The record, or None with its problems (none repeated for a column already bad)."""
+        try:
+            return model.model_validate(values)
+        except ValidationError as exc:
+            flagged = {c for c, _ in problems}
+            problems.extend(p for p in from_validation(self.columns, exc) if p[0] not in flagged)
+            return None
+
+    def patch(self, data: BaseModel) -> dict[str, Any]:
+        """The fields whose columns the file has: a re-import replaces just those."""
+        dump = data.model_dump()
+        return {c.target: dump[c.target] for c in self.columns
+                if c.name in self.header and c.target in dump}

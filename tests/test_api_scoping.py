@@ -1,0 +1,519 @@
+"""Who may do what, as a hand-written table: (method, route, subject) x role -> status.
+
+The table is data written from DESIGN.md's security model, not derived from the policy code.
+One world is built per backend; each case runs in a transaction that is rolled back, so a write
+that succeeds for one role does not change what the next role meets.
+
+Roles (columns of the table, in this order):
+  anon       no token
+  cons_a     consultant of unit A (the participant's unit)
+  cons_b     consultant of unit B
+  emp_own    user of employer E1, which owns the slot / the employer involved
+  emp_other  user of employer E2
+  admin_a    unit admin of unit A
+  admin_b    unit admin of unit B
+  sysadmin   system admin
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import sessionmaker
+
+from matchning.api.app import create_app
+from matchning.config import Settings
+from matchning.domain.vocab import Role
+from matchning.storage.db import make_engine, make_session_factory
+from matchning.storage.tables import Base
+from tests.factories import Actor, World
+from tests.helpers_api import (
+    API,
+    assert_error,
+    employer_body,
+    keys_deep,
+    participant_body,
+    quick_user,
+    slot_body,
+)
+
+ROLES = ("anon", "cons_a", "cons_b", "emp_own", "emp_other", "admin_a", "admin_b", "sysadmin")
+LOGIN_EMAIL = "karin.akesson@ame-a.example.se"
+LOGIN_PASSWORD = "höst-löv-på-marken-7"
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    route: str  # the app's path template below /api/v1
+    expect: tuple[int, ...]  # one status per role, in ROLES order
+    bind: tuple[tuple[str, str], ...] = ()  # path parameter -> world key (or a literal)
+    body: str | None = None  # key of BODIES
+    query: str = ""
+
+    @property
+    def label(self) -> str:
+        subject = ",".join(v for _, v in self.bind)
+        return f"{self.method} {self.route}{'?' + self.query if self.query else ''}" \
+               f"{' ' + subject if subject else ''}{' ' + self.body if self.body else ''}"
+
+
+def row(method: str, route: str, expect: str, body: str | None = None, query: str = "",
+        **bind: str) -> Row:
+    codes = tuple(int(c) for c in expect.split())
+    assert len(codes) == len(ROLES), f"{method} {route}: {len(codes)} statuses"
+    return Row(method, route, codes, tuple(bind.items()), body, query)
+
+
+# --- the table -------------------------------------------------------------------------------
+#                                                   anon cA  cB  eOwn eOth aA  aB  sys
+TABLE: list[Row] = [
+    # Log in needs no token; it is the one route open to anonymous callers.
+    row("POST", "/auth/token", "201 201 201 201 201 201 201 201", body="login"),
+    row("GET", "/auth/me", "401 200 200 200 200 200 200 200"),
+
+    # Units: system admin creates and renames; unit admin edits its own unit's settings.
+    row("POST", "/units", "401 403 403 403 403 403 403 201", body="unit"),
+    row("GET", "/units", "401 200 200 403 403 200 200 200"),
+    row("GET", "/units/{unit_id}", "401 200 404 403 403 200 404 200", unit_id="unit_a"),
+    row("PATCH", "/units/{unit_id}", "401 403 404 403 403 200 404 200", body="unit_settings",
+        unit_id="unit_a"),
+    row("PATCH", "/units/{unit_id}", "401 403 404 403 403 403 404 200", body="unit_rename",
+        unit_id="unit_a"),
+
+    # Users: system admin manages all; unit admin its own unit's staff; everyone themselves.
+    row("POST", "/users", "401 403 403 403 403 201 403 201", body="user_consultant_a"),
+    row("POST", "/users", "401 403 403 403 403 403 403 201", body="user_employer_e1"),
+    row("POST", "/users", "401 403 403 403 403 403 403 201", body="user_sysadmin"),
+    row("GET", "/users", "401 403 403 403 403 200 200 200"),
+    row("GET", "/users/{user_id}", "401 403 403 403 403 200 404 200", user_id="cons_a2"),
+    row("GET", "/users/{user_id}", "401 403 403 200 403 404 404 200", user_id="emp_own"),
+    row("GET", "/users/{user_id}", "401 200 200 200 200 200 200 200", user_id="@self"),
+    row("PATCH", "/users/{user_id}", "401 403 403 403 403 200 404 200", body="rename_user",
+        user_id="cons_a2"),
+    row("PATCH", "/users/{user_id}", "401 403 403 403 403 200 404 200", body="deactivate",
+        user_id="cons_a2"),
+    row("PATCH", "/users/{user_id}", "401 403 403 403 403 404 404 200", body="deactivate",
+        user_id="emp_own"),
+    row("PATCH", "/users/{user_id}", "401 403 403 200 403 404 404 200", body="new_password",
+        user_id="emp_own"),
+    row("PATCH", "/users/{user_id}", "401 200 200 200 200 200 200 200", body="rename_user",
+        user_id="@self"),
+    row("GET", "/users/{user_id}/tokens", "401 403 403 403 403 200 404 200", user_id="cons_a2"),
+    row("GET", "/users/{user_id}/tokens", "401 200 200 200 200 200 200 200", user_id="@self"),
+    row("POST", "/users/{user_id}/tokens", "401 403 403 403 403 201 404 201", body="token",
+        user_id="cons_a2"),
+    row("POST", "/users/{user_id}/tokens", "401 403 403 201 403 404 404 201", body="token",
+        user_id="emp_own"),
+    row("POST", "/users/{user_id}/tokens", "401 201 201 201 201 201 201 201", body="token",
+        user_id="@self"),
+    row("DELETE", "/users/{user_id}/tokens/{token_id}", "401 403 403 403 403 200 404 200",
+        user_id="cons_a2", token_id="token_cons_a2"),
+    row("DELETE", "/users/{user_id}/tokens/{token_id}", "401 200 200 200 200 200 200 200",
+        user_id="@self", token_id="@self_token"),
+
+    # Employers are shared by all units; an employer user reaches only its own.
+    row("POST", "/employers", "401 201 201 403 403 201 201 201", body="employer"),
+    row("GET", "/employers", "401 200 200 200 200 200 200 200"),
+    row("GET", "/employers/{employer_id}", "401 200 200 200 403 200 200 200",
+        employer_id="employer_e1"),
+    row("PATCH", "/employers/{employer_id}", "401 200 200 200 403 200 200 200",
+        body="employer_contact", employer_id="employer_e1"),
+
+    # Slots: consultants register and edit them on an employer's behalf; employers their own.
+    row("POST", "/slots", "401 201 201 201 403 201 201 201", body="slot_e1"),
+    row("POST", "/slots", "401 201 201 403 201 201 201 201", body="slot_e2"),
+    row("GET", "/slots", "401 200 200 200 200 200 200 200"),
+    row("GET", "/slots", "401 200 200 403 200 200 200 200", query="employer_id={employer_e2}"),
+    row("GET", "/slots/{slot_id}", "401 200 200 200 403 200 200 200", slot_id="slot_e1"),
+    row("PATCH", "/slots/{slot_id}", "401 200 200 200 403 200 200 200", body="slot_capacity",
+        slot_id="slot_e1"),
+    row("PATCH", "/slots/{slot_id}", "401 200 200 403 403 200 200 200", body="slot_to_e2",
+        slot_id="slot_e1"),
+
+    # Participants: own unit only (another unit's is 404); employers never see a profile.
+    row("POST", "/participants", "401 201 403 403 403 201 403 201", body="participant_a"),
+    row("GET", "/participants", "401 200 200 403 403 200 200 200"),
+    row("GET", "/participants", "401 200 403 403 403 200 403 200",
+        query="unit_id={unit_a}"),
+    row("GET", "/participants/{participant_id}", "401 200 404 403 403 200 404 200",
+        participant_id="participant_a"),
+    row("PATCH", "/participants/{participant_id}", "401 200 404 403 403 200 404 200",
+        body="participant_text", participant_id="participant_a"),
+    row("PATCH", "/participants/{participant_id}", "401 200 404 403 403 200 404 200",
+        body="handover_a2", participant_id="participant_a"),
+    row("POST", "/participants/{participant_id}/feedback", "401 201 404 403 403 201 404 403",
+        body="feedback", participant_id="participant_a"),
+    row("GET", "/participants/{participant_id}/feedback", "401 200 404 403 403 200 404 200",
+        participant_id="participant_a"),
+
+    # Placements: the unit proposes and follows up; the employer sees those proposed to it
+    # (others: 404) and may accept, decline, start, complete and abort, but not withdraw.
+    row("POST", "/placements", "401 201 404 403 403 201 404 403", body="propose_a_e2"),
+    row("GET", "/placements", "401 200 200 200 200 200 200 200"),
+    row("GET", "/placements/{placement_id}", "401 200 404 200 404 200 404 200",
+        placement_id="pl_proposed"),
+    row("GET", "/placements/{placement_id}/events", "401 200 404 200 404 200 404 200",
+        placement_id="pl_proposed"),
+    row("POST", "/placements/{placement_id}/{action}", "401 200 404 200 404 200 404 403",
+        placement_id="pl_proposed", action="accept"),
+    row("POST", "/placements/{placement_id}/{action}", "401 200 404 200 404 200 404 403",
+        body="decline_reason", placement_id="pl_proposed", action="decline"),
+    row("POST", "/placements/{placement_id}/{action}", "401 200 404 403 404 200 404 403",
+        placement_id="pl_proposed", action="withdraw"),
+    row("POST", "/placements/{placement_id}/{action}", "401 200 404 403 404 200 404 403",
+        placement_id="pl_accepted", action="withdraw"),
+    row("POST", "/placements/{placement_id}/{action}", "401 200 404 200 404 200 404 403",
+        placement_id="pl_accepted", action="start"),
+    row("POST", "/placements/{placement_id}/{action}", "401 200 404 200 404 200 404 403",
+        placement_id="pl_started", action="complete"),
+    row("POST", "/placements/{placement_id}/{action}", "401 200 404 200 404 200 404 403",
+        body="abort_reason", placement_id="pl_started", action="abort"),
+    row("PUT", "/placements/{placement_id}/outcome", "401 200 404 403 404 200 404 403",
+        body="outcome", placement_id="pl_completed"),
+
+    # Reference data: any signed-in user.
+    row("GET", "/reference/occupations", "401 200 200 200 200 200 200 200", query="q=lager"),
+    row("GET", "/reference/occupations/{code}", "401 200 200 200 200 200 200 200",
+        code="4322"),
+    row("GET", "/reference/municipalities", "401 200 200 200 200 200 200 200", query="q=Upp"),
+    row("GET", "/reference/postcodes/{postcode}", "401 200 200 200 200 200 200 200",
+        postcode="16970"),
+    row("GET", "/reference/skills", "401 200 200 200 200 200 200 200", query="q=truck"),
+]
+
+# Request bodies, from the world's ids.
+BODIES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "login": lambda w: {"email": LOGIN_EMAIL, "password": LOGIN_PASSWORD},
+    "unit": lambda w: {"name": "Arbetsmarknadsenheten Solna", "kommuner": ["0184"]},
+    "unit_settings": lambda w: {"settings": {"rejection_days": 60}},
+    "unit_rename": lambda w: {"name": "AME Norrort"},
+    "user_consultant_a": lambda w: {"email": "ny.konsulent@ame-a.example.se", "role":
+                                    "consultant", "unit_id": w["unit_a"],
+                                    "display_name": "Åsa Ny"},
+    "user_employer_e1": lambda w: {"email": "handledare@coop.example.se", "role": "employer",
+                                   "employer_id": w["employer_e1"],
+                                   "display_name": "Göran Handledare"},
+    "user_sysadmin": lambda w: {"email": "drift@kommun.example.se", "role": "system_admin"},
+    "rename_user": lambda w: {"display_name": "Örjan Ändrad"},
+    "deactivate": lambda w: {"active": False},
+    "new_password": lambda w: {"password": "ett-nytt-lösenord-1"},
+    "token": lambda w: {"name": "skript"},
+    "employer": lambda w: employer_body(name="Städbolaget Ren & Fin AB"),
+    "employer_contact": lambda w: {"contact_name": "Örjan Ek"},
+    "slot_e1": lambda w: slot_body(w["employer_e1"]),
+    "slot_e2": lambda w: slot_body(w["employer_e2"], title="Städare", occupation_code="9111"),
+    "slot_capacity": lambda w: {"capacity": 4},
+    "slot_to_e2": lambda w: {"employer_id": w["employer_e2"]},
+    "participant_a": lambda w: participant_body(unit_id=w["unit_a"]),
+    "participant_text": lambda w: {"profile_text": "Vill arbeta med kunder."},
+    "handover_a2": lambda w: {"consultant_id": w["cons_a2"]},
+    "feedback": lambda w: {"slot_id": w["slot_e2"], "reason": "För lång pendling."},
+    "propose_a_e2": lambda w: {"participant_id": w["participant_a"], "slot_id": w["slot_e2"]},
+    "decline_reason": lambda w: {"reason": "Ingen handledare i juli."},
+    "abort_reason": lambda w: {"reason": "fick arbete"},
+    "outcome": lambda w: {"outcome": "arbete"},
+}
+
+
+# --- the world -------------------------------------------------------------------------------
+
+@dataclass
+class Scene:
+    client: TestClient
+    engine: Engine
+    real_factory: sessionmaker
+    actors: dict[str, Actor]
+    ids: dict[str, Any] = field(default_factory=dict)
+    token_ids: dict[str, int] = field(default_factory=dict)
+
+    @contextmanager
+    def isolated(self) -> Iterator[None]:
+        """Run the app on one connection whose outer transaction is rolled back afterwards."""
+        app = self.client.app
+        conn = self.engine.connect()
+        outer = conn.begin()
+        app.state.session_factory = sessionmaker(  # type: ignore[attr-defined]
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False,
+            autoflush=True)
+        try:
+            yield
+        finally:
+            app.state.session_factory = self.real_factory  # type: ignore[attr-defined]
+            outer.rollback()
+            conn.close()
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {} if role == "anon" else self.actors[role].headers
+
+    def call(self, role: str, method: str, url: str, body: dict[str, Any] | None = None):
+        return self.client.request(method, API + url, headers=self.headers(role), json=body)
+
+    def resolve(self, role: str, value: str) -> str:
+        if value == "@self":
+            return str(self.actors.get(role, self.actors["cons_a"]).user_id)
+        if value == "@self_token":
+            return str(self.token_ids.get(role, self.token_ids["cons_a"]))
+        return str(self.ids.get(value, value))
+
+
+def _build(client: TestClient, world: World, engine: Engine) -> Scene:
+    unit_a = world.unit(name="Arbetsmarknadsenheten Stockholm", kommuner=["0180", "0184"])
+    unit_b = world.unit(name="Arbetsmarknadsenheten Göteborg", kommuner=["1480"])
+    e1 = world.employer(name="Coop Logistik Solna AB", kommunkod="0184")
+    e2 = world.employer(name="Städbolaget Väst AB", kommunkod="1480")
+    actors = {
+        "cons_a": world.user(Role.consultant, unit_id=unit_a, email=LOGIN_EMAIL,
+                             password=LOGIN_PASSWORD),
+        "cons_b": quick_user(world, Role.consultant, unit_id=unit_b),
+        "emp_own": quick_user(world, Role.employer, employer_id=e1),
+        "emp_other": quick_user(world, Role.employer, employer_id=e2),
+        "admin_a": quick_user(world, Role.unit_admin, unit_id=unit_a),
+        "admin_b": quick_user(world, Role.unit_admin, unit_id=unit_b),
+        "sysadmin": quick_user(world, Role.system_admin),
+    }
+    cons_a2 = quick_user(world, Role.consultant, unit_id=unit_a)
+    scene = Scene(client, engine, world.factory, actors)
+    slot_e1 = world.slot(e1, title="Lagerarbetare", capacity=5, start_date=None)
+    slot_e2 = world.slot(e2, title="Städare", occupation_code="9111", kommunkod="1480",
+                         start_date=None)
+    people = {name: world.participant(unit_a, display_name=display, consultant_id=actors[
+        "cons_a"].user_id, profile_text="Lång erfarenhet av lager.", skills=["Truckvana"])
+        for name, display in (("participant_a", "Åsa Öberg"), ("p_acc", "Ali Hassan"),
+                              ("p_started", "Märta Lind"), ("p_done", "Bo Ek"))}
+    participant_b = world.participant(unit_b, display_name="Lars Ström", kommunkod="1480")
+    h_a, h_b = actors["cons_a"].headers, actors["cons_b"].headers
+
+    def propose(person: int, slot: int, headers: dict[str, str], *actions: str) -> int:
+        r = client.post(f"{API}/placements", json={"participant_id": person, "slot_id": slot,
+                                                   "note": "Intern anteckning."},
+                        headers=headers)
+        assert r.status_code == 201, r.text
+        for action in actions:
+            rr = client.post(f"{API}/placements/{r.json()['id']}/{action}", headers=headers)
+            assert rr.status_code == 200, rr.text
+        return r.json()["id"]
+
+    scene.ids.update(
+        unit_a=unit_a, unit_b=unit_b, employer_e1=e1, employer_e2=e2, slot_e1=slot_e1,
+        slot_e2=slot_e2, cons_a2=cons_a2.user_id, participant_b=participant_b, **people,
+        emp_own=actors["emp_own"].user_id,
+        pl_proposed=propose(people["participant_a"], slot_e1, h_a),
+        pl_accepted=propose(people["p_acc"], slot_e1, h_a, "accept"),
+        pl_started=propose(people["p_started"], slot_e1, h_a, "accept", "start"),
+        pl_completed=propose(people["p_done"], slot_e1, h_a, "accept", "start", "complete"),
+        pl_b=propose(participant_b, slot_e2, h_b),
+    )
+    r = client.post(f"{API}/participants/{people['participant_a']}/feedback",
+                    json={"slot_id": slot_e2, "reason": "För långt till Göteborg."},
+                    headers=h_a)
+    assert r.status_code == 201, r.text
+    scene.ids["token_cons_a2"] = client.get(
+        f"{API}/users/{cons_a2.user_id}/tokens", headers=cons_a2.headers).json()[0]["id"]
+    for role, actor in actors.items():
+        scene.token_ids[role] = client.get(f"{API}/users/{actor.user_id}/tokens",
+                                           headers=actor.headers).json()[0]["id"]
+    return scene
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
+                                                               marks=pytest.mark.postgres)])
+def scene(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Scene]:
+    tmp = tmp_path_factory.mktemp("scoping")
+    if request.param == "sqlite":
+        path = tmp / "scoping.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
+    else:
+        engine = request.getfixturevalue("pg_engine")
+    settings = Settings(environment="test", data_dir=tmp, models_dir=tmp / "models",
+                        secret_key="test-secret-key")
+    world = World(make_session_factory(engine), settings)
+    try:
+        with TestClient(create_app(settings=settings, engine=engine)) as client:
+            yield _build(client, world, engine)
+    finally:
+        if request.param == "sqlite":
+            engine.dispose()
+        else:
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+CASES = [pytest.param(r, role, expected, id=f"{r.label}-{role}")
+         for r in TABLE for role, expected in zip(ROLES, r.expect, strict=True)]
+
+
+@pytest.mark.parametrize(("case", "role", "expected"), CASES)
+def test_scoping(scene: Scene, case: Row, role: str, expected: int) -> None:
+    params = {name: scene.resolve(role, value) for name, value in case.bind}
+    url = case.route.format(**params)
+    if case.query:
+        url += "?" + case.query.format(**scene.ids)
+    body = BODIES[case.body](scene.ids) if case.body else None
+    with scene.isolated():
+        r = scene.call(role, case.method, url, body)
+    assert r.status_code == expected, f"{role} {case.method} {url}: {r.status_code} {r.text}"
+    if expected >= 400:
+        assert_error(r, expected)
+
+
+def _api_routes() -> set[tuple[str, str]]:
+    """(method, full path) of every route of the app under /api/v1."""
+    app = create_app(settings=Settings(environment="test"))
+    try:  # FastAPI >= 0.165 keeps included routers lazy; this walks them with full paths.
+        from fastapi.routing import iter_route_contexts
+        routes: list[Any] = list(iter_route_contexts(app.routes))
+    except ImportError:  # older FastAPI flattens included routes into app.routes
+        routes = [r for r in app.routes if isinstance(r, APIRoute)]
+    found = {(method, route.path) for route in routes
+             if (route.path or "").startswith(API + "/")
+             for method in (route.methods or set()) - {"HEAD", "OPTIONS"}}
+    assert len(found) > 30, f"route discovery found too little: {found}"
+    return found
+
+
+def test_every_api_route_has_a_row() -> None:
+    """A new route under /api/v1 fails here until its row is added to TABLE."""
+    covered = {(r.method, API + r.route) for r in TABLE}
+    missing = _api_routes() - covered
+    assert not missing, f"routes without a row in the scoping table: {sorted(missing)}"
+
+
+def test_every_row_names_a_real_route() -> None:
+    stale = {(r.method, API + r.route) for r in TABLE} - _api_routes()
+    assert not stale, f"rows for routes that do not exist: {sorted(stale)}"
+
+
+# Nothing of the profile beyond the display name and what the placement needs.
+EMPLOYER_MAY_SEE = {"id", "display_name", "needs_supervisor", "adaptations",
+                    "max_hours_per_week", "earliest_start"}
+PROFILE_KEYS = {"kommunkod", "postcode", "lat", "lon", "skills", "profile_text",
+                "wished_occupations", "past_work", "swedish_level", "other_languages",
+                "education_level", "driving_licences", "target_groups", "monitoring",
+                "gender", "birth_year", "born_abroad", "max_commute_km", "consultant_id"}
+
+
+def _assert_employer_view(placement: dict[str, Any]) -> None:
+    assert placement.get("snapshot") is None, placement
+    assert placement.get("note") is None, placement
+    assert set(placement["participant"]) <= EMPLOYER_MAY_SEE, placement["participant"]
+    assert not keys_deep(placement) & PROFILE_KEYS, placement
+    assert "Lång erfarenhet" not in str(placement) and "Truckvana" not in str(placement)
+
+
+def test_employer_sees_only_the_name_and_what_the_placement_needs(scene: Scene) -> None:
+    pl = scene.ids["pl_proposed"]
+    with scene.isolated():
+        consultant = scene.call("cons_a", "GET", f"/placements/{pl}").json()
+        assert consultant["snapshot"]["profile_text"] == "Lång erfarenhet av lager."
+        assert consultant["note"] == "Intern anteckning."
+        got = scene.call("emp_own", "GET", f"/placements/{pl}")
+        assert got.status_code == 200
+        _assert_employer_view(got.json())
+        assert got.json()["participant"]["display_name"] == "Åsa Öberg"
+        listed = scene.call("emp_own", "GET", "/placements").json()["items"]
+        assert listed
+        for item in listed:
+            _assert_employer_view(item)
+        for action, placement in (("accept", pl), ("start", scene.ids["pl_accepted"]),
+                                  ("abort", scene.ids["pl_started"])):
+            r = scene.call("emp_own", "POST", f"/placements/{placement}/{action}",
+                           {"reason": "fick arbete"} if action == "abort" else None)
+            assert r.status_code == 200, r.text
+            _assert_employer_view(r.json())
+        events = scene.call("emp_own", "GET", f"/placements/{pl}/events").json()
+        assert not keys_deep(events) & PROFILE_KEYS
+
+
+def test_lists_show_only_what_the_role_may_see(scene: Scene) -> None:
+    ids = scene.ids
+    unit_a_people = {ids[k] for k in ("participant_a", "p_acc", "p_started", "p_done")}
+
+    def items(role: str, url: str) -> list[dict[str, Any]]:
+        r = scene.call(role, "GET", url)
+        assert r.status_code == 200, r.text
+        return r.json()["items"]
+
+    def id_set(role: str, url: str, key: str = "id") -> set[int]:
+        return {i[key] for i in items(role, url)}
+
+    with scene.isolated():
+        assert id_set("cons_a", "/participants") == unit_a_people
+        assert id_set("cons_b", "/participants") == {ids["participant_b"]}
+        assert id_set("admin_b", "/participants") == {ids["participant_b"]}
+        assert id_set("sysadmin", "/participants") == unit_a_people | {ids["participant_b"]}
+        assert id_set("cons_b", "/participants?q=Åsa") == set()
+        assert ids["pl_b"] not in id_set("cons_a", "/placements")
+        assert id_set("cons_b", "/placements") == {ids["pl_b"]}
+        assert id_set("cons_b", f"/placements?participant_id={ids['participant_a']}") == set()
+        assert id_set("emp_own", "/placements", "employer_id") == {ids["employer_e1"]}
+        assert id_set("emp_other", "/placements") == {ids["pl_b"]}
+        assert id_set("emp_other", f"/placements?slot_id={ids['slot_e1']}") == set()
+        assert id_set("emp_own", "/slots", "employer_id") == {ids["employer_e1"]}
+        assert id_set("emp_own", "/employers") == {ids["employer_e1"]}
+        assert id_set("cons_b", "/slots", "employer_id") == {ids["employer_e1"],
+                                                             ids["employer_e2"]}
+        assert id_set("cons_b", "/units") == {ids["unit_b"]}
+        assert id_set("admin_a", "/units") == {ids["unit_a"]}
+        assert len(id_set("sysadmin", "/units")) == 2
+        assert {u["unit_id"] for u in items("admin_b", "/users")} == {ids["unit_b"]}
+        assert {u["unit_id"] for u in items("admin_a", "/users")} == {ids["unit_a"]}
+        assert len(items("sysadmin", "/users")) == 8
+        assert {u["role"] for u in items("admin_a", "/users?role=employer")} == set()
+
+
+@pytest.mark.parametrize(("role", "url", "method"), [
+    ("cons_b", "/participants/{participant_a}", "GET"),
+    ("cons_b", "/participants/{participant_a}", "PATCH"),
+    ("admin_b", "/participants/{participant_a}/feedback", "GET"),
+    ("cons_b", "/placements/{pl_proposed}", "GET"),
+    ("emp_other", "/placements/{pl_proposed}", "GET"),
+    ("emp_other", "/placements/{pl_proposed}/events", "GET"),
+    ("cons_b", "/units/{unit_a}", "GET"),
+])
+def test_hidden_rows_look_exactly_like_missing_ones(scene: Scene, role: str, url: str,
+                                                   method: str) -> None:
+    """Another unit's participant answers as if it did not exist: same status, same body."""
+    real = url.format(**scene.ids)
+    missing = url.format(**{k: 987654 for k in scene.ids})
+    body = {"profile_text": "x"} if method == "PATCH" else None
+    with scene.isolated():
+        hidden = scene.call(role, method, real, body)
+        absent = scene.call(role, method, missing, body)
+    assert hidden.status_code == absent.status_code == 404
+    assert hidden.json() == absent.json()
+
+
+def test_refused_writes_change_nothing(scene: Scene) -> None:
+    ids = scene.ids
+    with scene.isolated():
+        before = scene.call("cons_a", "GET", f"/participants/{ids['participant_a']}").json()
+        slot_before = scene.call("cons_a", "GET", f"/slots/{ids['slot_e1']}").json()
+        placement_before = scene.call("cons_a", "GET", f"/placements/{ids['pl_proposed']}")
+        for role in ("cons_b", "admin_b", "emp_own", "emp_other", "anon"):
+            r = scene.call(role, "PATCH", f"/participants/{ids['participant_a']}",
+                           {"display_name": "Kapad"})
+            assert r.status_code in (401, 403, 404)
+        for role in ("emp_other", "anon"):
+            r = scene.call(role, "PATCH", f"/slots/{ids['slot_e1']}", {"capacity": 1})
+            assert r.status_code in (401, 403)
+        for role in ("cons_b", "emp_other", "emp_own", "sysadmin"):
+            scene.call(role, "POST", f"/placements/{ids['pl_proposed']}/withdraw")
+        assert scene.call("cons_a", "GET",
+                          f"/participants/{ids['participant_a']}").json() == before
+        assert scene.call("cons_a", "GET", f"/slots/{ids['slot_e1']}").json() == slot_before
+        assert scene.call("cons_a", "GET",
+                          f"/placements/{ids['pl_proposed']}").json() == placement_before.json()
