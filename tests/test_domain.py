@@ -110,3 +110,9 @@ def test_snapshot_has_no_fairness_fields():
     assert set(snap) == set(SNAPSHOT_FIELDS)
     assert snap["earliest_start"] == "2026-01-02"
     assert "target_groups" not in snap and "gender" not in snap
+
+
+def test_occupation_search_has_no_duplicates():
+    hits = get_reference().search_occupations("städare", limit=50)
+    keys = [(h["name"].casefold(), h["ssyk4"]) for h in hits]
+    assert len(keys) == len(set(keys)) and ("städare", "9111") in keys

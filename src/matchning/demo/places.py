@@ -144,13 +144,12 @@ def pick_kommun(rng: np.random.Generator, geo: Geography, choices: np.ndarray,
 
 
 def pick_postcodes(rng: np.random.Generator, geo: Geography, kommun: np.ndarray) -> np.ndarray:
-    """A real postcode of each kommun (formatted "NNN NN")."""
+    """A real postcode of each kommun, five digits as the service stores them."""
     out = np.empty(len(kommun), dtype=object)
     for k in np.unique(kommun):
         mask = kommun == k
         codes = geo.postcodes[k]
-        picked = codes[rng.integers(0, len(codes), mask.sum())]
-        out[mask] = [f"{c[:3]} {c[3:]}" for c in picked]
+        out[mask] = codes[rng.integers(0, len(codes), mask.sum())].tolist()
     return out
 
 

@@ -81,7 +81,7 @@ def slot_rows(w, ids: dict[str, int]) -> Iterator[Row]:
             "swedish_level": swedish_value(int(s.swedish[i])),
             "physical_demand": DEMANDS[s.demand[i]], "accessible": bool(s.accessible[i]),
             "supervisor": bool(s.supervisor[i]), "may_lead_to_job": bool(s.may_lead[i]),
-            "status": w.slot_status[i], "version": 1,
+            "status": w.slot_status[i], "version": int(w.slot_version[i]),
             "created_by": ids["users"] + int(w.slot_creator[i]) + 1,
             "created_at": created, "updated_at": created,
         }

@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from matchning.demo import texts as tx
-from matchning.demo.history import ABORT_REASONS, ABORTED, COMPLETED, DECLINED, WITHDRAWN, History
+from matchning.demo.history import (
+    ABORT_REASONS,
+    ABORTED,
+    COMPLETED,
+    DECLINED,
+    OUTCOMES,
+    WITHDRAWN,
+    History,
+)
 from matchning.demo.slots import Slots
 
 
@@ -35,7 +43,7 @@ def participant_status(rng: np.random.Generator, h: History, st: dict[str, np.nd
     status = np.full(n, "väntande", dtype=object)
     busy = np.zeros(n, dtype=bool)
     busy[h.participant[np.isin(st["status"], ("proposed", "accepted"))]] = True
-    status[(~busy) & (rng.random(n) < 0.06)] = "pausad"
+    status[(~busy) & (rng.random(n) < 0.1)] = "pausad"
     status[h.participant[st["status"] == "started"]] = "i praktik"
     status[h.exit_day <= today] = "avslutad"
     return status.tolist()
@@ -74,6 +82,7 @@ def events(rng: np.random.Generator, h: History, st: dict[str, np.ndarray],
     abort_text = np.array(ABORT_REASONS, dtype=object)[np.maximum(h.abort_reason, 0)]
     end_reason = np.where(h.path == ABORTED, abort_text, None)
     none = np.full(n, None, dtype=object)
+    outcome_text = np.array(OUTCOMES, dtype=object)[np.maximum(h.outcome, 0)]
 
     steps = [  # (mask, step order, day, action, from, to, user, reason)
         (np.ones(n, bool), 0, h.proposed, "propose", none, "proposed", consultant, none),
@@ -82,6 +91,9 @@ def events(rng: np.random.Generator, h: History, st: dict[str, np.ndarray],
         (st["started"], 2, h.started, "start", "accepted", "started", consultant, none),
         (st["ended"], 3, h.ended, end_action, "started", end_to,
          np.where(emp_acts & (rng.random(n) < 0.5), employer_user, consultant), end_reason),
+        # As the service records it: an "outcome" event that keeps the status.
+        (st["outcome"], 4, h.outcome_on, "outcome", "completed", "completed", consultant,
+         outcome_text),
     ]
     parts: dict[str, list[np.ndarray]] = {key: [] for key in (
         "placement", "order", "day", "action", "from", "to", "user", "reason")}
@@ -95,8 +107,14 @@ def events(rng: np.random.Generator, h: History, st: dict[str, np.ndarray],
     ev = {key: np.concatenate(v) for key, v in parts.items()}
     order = np.lexsort((ev["order"], ev["placement"]))
     ev = {key: v[order] for key, v in ev.items()}
-    ev["minute"] = 8 * 60 + ev["order"] * 30 + rng.integers(0, 6 * 60, len(order))
+    ev["minute"] = 8 * 60 + ev["order"] * 20 + rng.integers(0, 6 * 60, len(order))
     return ev
+
+
+def slot_versions(ev: dict[str, np.ndarray], h: History, n_slots: int) -> np.ndarray:
+    """1 + every change of the slot's free places, as the service bumps `version`."""
+    moves = np.isin(ev["action"], ("accept", "start", "complete", "abort"))
+    return 1 + np.bincount(h.slot[ev["placement"][moves]], minlength=n_slots)
 
 
 def _pick(value, m: np.ndarray) -> np.ndarray:

@@ -16,7 +16,13 @@ from matchning.demo.people import Participants, make_participants
 from matchning.demo.places import Geography, build_geography
 from matchning.demo.rows import Calendar
 from matchning.demo.slots import NO_END, Slots, make_slots
-from matchning.demo.state import events, participant_status, placement_state, slot_status
+from matchning.demo.state import (
+    events,
+    participant_status,
+    placement_state,
+    slot_status,
+    slot_versions,
+)
 from matchning.demo.users import Staff, make_staff
 from matchning.reference import get_reference
 
@@ -45,6 +51,7 @@ class World:
     events: dict[str, np.ndarray]
     p_status: list[str]
     slot_status: list[str]
+    slot_version: np.ndarray
 
 
 def build_world(cfg: DemoConfig) -> World:
@@ -99,6 +106,7 @@ def build_world(cfg: DemoConfig) -> World:
         slot_creator=slot_creator, pl_state=st, events=ev,
         p_status=participant_status(rs, history, st, len(people), horizon),
         slot_status=slot_status(rs, slots, history, st, horizon),
+        slot_version=slot_versions(ev, history, len(slots)),
     )
 
 

@@ -82,7 +82,14 @@ class ReferenceData:
                 hits.append((2, normalise(occ.label),
                              {"name": occ.label, "ssyk4": occ.code, "ssyk4_label": occ.label}))
         hits.sort(key=lambda h: (h[0], len(h[1]), h[1]))
-        return [h[2] for h in hits[:limit]]
+        seen: set[tuple[str, str]] = set()
+        unique = []
+        for _, _, hit in hits:  # a job title equal to its group's label would come twice
+            key = (normalise(hit["name"]), hit["ssyk4"])
+            if key not in seen:
+                seen.add(key)
+                unique.append(hit)
+        return unique[:limit]
 
     # --- municipalities ------------------------------------------------------------
     def is_kommunkod(self, code: str) -> bool:
