@@ -16,6 +16,7 @@ from matchning.domain.principal import Principal
 from matchning.errors import Unauthenticated
 from matchning.services import users
 from matchning.services.context import Context
+from matchning.storage.db import unit_of_work
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -29,15 +30,8 @@ def get_session(request: Request) -> Iterator[Session]:
     Declared with scope="function" so that the commit runs when the route returns and before
     the response is sent: a failed commit becomes an error response, never a 2xx.
     """
-    session: Session = request.app.state.session_factory()
-    try:
+    with unit_of_work(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
