@@ -8,7 +8,6 @@ from itertools import pairwise
 from typing import Annotated
 
 from pydantic import StringConstraints
-from sqlalchemy import select
 
 from matchning.domain.placement_flow import STATUS_SV
 from matchning.domain.records import ExternalId, Record
@@ -106,8 +105,7 @@ def _participant(ctx: Context, row: CsvRow, state: FileState, problems: list[Pro
             ctx.session, unit.id, e), "Deltagaren", "participants.csv", problems)
 
     def find(ext: str) -> ParticipantRow | None:
-        found = list(ctx.session.scalars(select(ParticipantRow)
-                                         .where(ParticipantRow.external_id == ext).limit(2)))
+        found = people.participants_with_external_id(ctx.session, ext)
         if len(found) > 1:
             problems.append(("participant", f"Flera enheter har en deltagare med id {ext!r}: "
                                             "ange enhetens id i kolumnen unit."))

@@ -106,3 +106,10 @@ def slot_with_employer(session: Session, slot_id: int) -> tuple[SlotRow, Employe
                           .join(EmployerRow, EmployerRow.id == SlotRow.employer_id)
                           .where(SlotRow.id == slot_id)).first()
     return (row[0], row[1]) if row else None
+
+
+def participants_with_external_id(session: Session, external_id: str,
+                                  limit: int = 2) -> list[ParticipantRow]:
+    """Participants of any unit with this external id (ids are unique only per unit)."""
+    return list(session.scalars(select(ParticipantRow)
+                                .where(ParticipantRow.external_id == external_id).limit(limit)))
