@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -89,19 +90,30 @@ def _truncate(engine: Engine) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+@contextmanager
+def backend_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database of the fixture's backend (request.param), cleaned after."""
     if request.param == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "test.sqlite3"
         shutil.copyfile(template, path)
         eng = make_engine(f"sqlite:///{path}")
-        yield eng
-        eng.dispose()
+        try:
+            yield eng
+        finally:
+            eng.dispose()
     else:
         eng = request.getfixturevalue("pg_engine")
+        try:
+            yield eng
+        finally:
+            _truncate(eng)
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with backend_engine(request, tmp_path) as eng:
         yield eng
-        _truncate(eng)
 
 
 @pytest.fixture

@@ -172,7 +172,8 @@ def test_units_create_list_get_patch(client, env: Env) -> None:
                      headers=env.unit_admin.headers)
     assert r.status_code == 200, r.text
     assert r.json()["settings"] == {"default_max_commute_km": 30, "rejection_days": 60,
-                                    "recent_abort_days": 180}
+                                    "recent_abort_days": 180, "start_horizon_days": 60,
+                                    "reduced_hours_max": 30}
 
 
 def test_unit_validation_errors_leave_units_untouched(client, env: Env) -> None:

@@ -17,7 +17,6 @@ Roles (columns of the table, in this order):
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,14 +25,14 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from matchning.api.app import create_app
 from matchning.config import Settings
 from matchning.domain.vocab import Role
-from matchning.storage.db import make_engine, make_session_factory
-from matchning.storage.tables import Base
+from matchning.storage.db import make_session_factory
+from tests.conftest import backend_engine
 from tests.factories import Actor, World
 from tests.helpers_api import (
     API,
@@ -179,6 +178,17 @@ TABLE: list[Row] = [
         body="abort_reason", placement_id="pl_started", action="abort"),
     row("PUT", "/placements/{placement_id}/outcome", "401 200 404 403 404 200 404 403",
         body="outcome", placement_id="pl_completed"),
+
+    # Suggestions: unit staff only (a system admin user too is refused; the CLI acts as the
+    # system). No model is trained in this world, so a request that passes the access checks
+    # answers 503 (model_unavailable): the checks run before the model is needed.
+    row("GET", "/participants/{participant_id}/recommendations",
+        "401 503 404 403 403 503 404 403", participant_id="participant_a"),
+    row("GET", "/participants/{participant_id}/recommendations/excluded",
+        "401 503 404 403 403 503 404 403", participant_id="participant_a"),
+    # Slots are shared, so any unit's staff may ask (each meets its own unit's participants).
+    row("GET", "/slots/{slot_id}/candidates", "401 503 503 403 403 503 503 403",
+        slot_id="slot_e1"),
 
     # Reference data: any signed-in user.
     row("GET", "/reference/occupations", "401 200 200 200 200 200 200 200", query="q=lager"),
@@ -329,25 +339,12 @@ def _build(client: TestClient, world: World, engine: Engine) -> Scene:
 def scene(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[Scene]:
     tmp = tmp_path_factory.mktemp("scoping")
-    if request.param == "sqlite":
-        path = tmp / "scoping.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        engine = make_engine(f"sqlite:///{path}")
-    else:
-        engine = request.getfixturevalue("pg_engine")
     settings = Settings(environment="test", data_dir=tmp, models_dir=tmp / "models",
                         secret_key="test-secret-key")
-    world = World(make_session_factory(engine), settings)
-    try:
+    with backend_engine(request, tmp) as engine:
+        world = World(make_session_factory(engine), settings)
         with TestClient(create_app(settings=settings, engine=engine)) as client:
             yield _build(client, world, engine)
-    finally:
-        if request.param == "sqlite":
-            engine.dispose()
-        else:
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            with engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
 # --- the tests -------------------------------------------------------------------------------
@@ -483,6 +480,8 @@ def test_lists_show_only_what_the_role_may_see(scene: Scene) -> None:
     ("emp_other", "/placements/{pl_proposed}", "GET"),
     ("emp_other", "/placements/{pl_proposed}/events", "GET"),
     ("cons_b", "/units/{unit_a}", "GET"),
+    ("cons_b", "/participants/{participant_a}/recommendations", "GET"),
+    ("admin_b", "/participants/{participant_a}/recommendations/excluded", "GET"),
 ])
 def test_hidden_rows_look_exactly_like_missing_ones(scene: Scene, role: str, url: str,
                                                    method: str) -> None:

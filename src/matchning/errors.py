@@ -52,9 +52,24 @@ class NoCapacity(Conflict):
     default_message = "Praktikplatsen har inga lediga platser kvar."
 
 
+class InsufficientData(Conflict):
+    code = "insufficient_data"
+    default_message = ("Historiken räcker inte för att träna en modell: det behövs minst 20 "
+                       "avslutade placeringar, både lyckade och misslyckade.")
+
+
 class ServiceUnavailable(MatchningError):
     code = "unavailable"
     default_message = "Tjänsten är inte tillgänglig just nu. Försök igen om en stund."
+
+
+class ModelUnavailable(ServiceUnavailable):
+    """No trained model is active, or its files are missing, damaged or from other library
+    versions."""
+
+    code = "model_unavailable"
+    default_message = ("Det finns ingen tränad matchningsmodell ännu. Be en systemadministratör "
+                       "köra `matchning train`.")
 
 
 def field_error(field: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -38,12 +38,15 @@ def test_init_demo_serve(tmp_path: Path) -> None:
            "MATCHNING_MODELS_DIR": str(tmp_path / "models")}
     env.pop("MATCHNING_DATABASE_URL", None)
     _run(["init-db"], env)
-    first = _run(["demo", "--if-empty", "--participants", "150", "--employers", "40",
-                  "--slots", "80", "--months", "6"], env)
+    first = _run(["demo", "--if-empty", "--participants", "300", "--employers", "80",
+                  "--slots", "200", "--months", "12"], env)
     tokens = TOKEN_RE.findall(first)
     assert tokens, first
     again = _run(["demo", "--if-empty"], env)  # idempotent: nothing seeded, a token printed
     assert "redan data" in again and TOKEN_RE.search(again), again
+    trained = _run(["train", "--if-none"], env)
+    assert "aktiverad" in trained, trained
+    assert "redan aktiv" in _run(["train", "--if-none"], env)  # idempotent like `make run`
 
     port = _free_port()
     server = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env,
@@ -64,6 +67,13 @@ def test_init_demo_serve(tmp_path: Path) -> None:
                       headers={"Authorization": f"Bearer {consultant}"})
         assert r.status_code == 200, r.text
         assert r.json()["total"] > 0
+        waiting = httpx.get(f"{base}/api/v1/participants",
+                            params={"status": "väntande", "limit": 1},
+                            headers={"Authorization": f"Bearer {consultant}"}).json()["items"]
+        r = httpx.get(f"{base}/api/v1/participants/{waiting[0]['id']}/recommendations",
+                      params={"k": 5}, headers={"Authorization": f"Bearer {consultant}"})
+        assert r.status_code == 200, r.text
+        assert r.json()["model_version"] and len(r.json()["items"]) > 0
         assert httpx.get(f"{base}/docs").status_code == 200
         assert httpx.get(f"{base}/api/v1/participants").status_code == 401
     finally:

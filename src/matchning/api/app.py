@@ -19,17 +19,20 @@ from matchning.api.routes import (
     employers,
     participants,
     placements,
+    recommendations,
     reference,
     slots,
     units,
     users,
 )
 from matchning.config import Settings, get_settings
+from matchning.services.matcher import Matcher
 from matchning.storage.db import engine_from_settings, make_session_factory
 
 log = logging.getLogger("matchning")
 
-ROUTERS = (auth, units, users, employers, slots, participants, placements, reference)
+ROUTERS = (auth, units, users, employers, slots, participants, placements, recommendations,
+           reference)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -37,12 +40,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Many BLAS threads on 2 cores made numpy endpoints far slower under concurrency.
-        limiter = threadpool_limits(limits=1, user_api="blas")
+        # Many BLAS (and OpenMP) threads on 2 cores made numpy endpoints far slower under
+        # concurrency; one thread per worker.
+        limiter = threadpool_limits(limits=1)
         own = engine is None
         app.state.settings = settings or get_settings()
         app.state.engine = engine or engine_from_settings(app.state.settings)
         app.state.session_factory = make_session_factory(app.state.engine)
+        app.state.matcher = Matcher(app.state.settings.models_dir)
         try:
             yield
         finally:

@@ -56,8 +56,10 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_context(session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> Context:
-    return Context(session=session, principal=principal, settings=settings)
+def get_context(request: Request, session: SessionDep, principal: PrincipalDep,
+                settings: SettingsDep) -> Context:
+    return Context(session=session, principal=principal, settings=settings,
+                   matcher=request.app.state.matcher)
 
 
 CtxDep = Annotated[Context, Depends(get_context)]

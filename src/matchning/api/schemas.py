@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from matchning.domain.placement_flow import STATUS_SV
 from matchning.domain.vocab import PlacementStatus
 from matchning.services.placements import PlacementView
+from matchning.services.recommendations import Suggestions
 from matchning.services.slots import SlotView
 
 T = TypeVar("T")
@@ -223,3 +224,110 @@ class FeedbackPublic(Out):
     user_id: int | None
     reason: str
     created_at: datetime
+
+
+# --- suggestions (services.recommendations) ---------------------------------------------------
+
+
+class ReasonPublic(BaseModel):
+    code: str = Field(description="Egenskapsgrupp, t.ex. occupation, distance, skills")
+    kind: Literal["for", "against"] = Field(description="Talar för eller emot platsen")
+    text: str
+
+
+class RuleHitPublic(BaseModel):
+    code: str = Field(description="Regelns kod, t.ex. too_far, not_suitable")
+    text: str
+
+
+class SlotBrief(BaseModel):
+    id: int
+    external_id: str | None
+    title: str
+    occupation_code: str
+    occupation_label: str
+
+
+class EmployerBrief(BaseModel):
+    id: int
+    name: str
+
+
+class KommunBrief(BaseModel):
+    kommunkod: str
+    name: str
+
+
+class SlotEntry(BaseModel):
+    """A slot in a list of suggestions or exclusions."""
+
+    slot: SlotBrief
+    employer: EmployerBrief
+    kommun: KommunBrief
+    distance_km: float
+    remaining_places: int
+
+
+class RecommendationPublic(SlotEntry):
+    rank: int
+    score: float = Field(description="Kalibrerad sannolikhet att placeringen fullföljs")
+    reasons: list[ReasonPublic]
+
+
+class RecommendationsPublic(BaseModel):
+    participant_id: int
+    model_version: str
+    feasible: int = Field(description="Öppna platser som klarar alla regler")
+    considered: int = Field(description="Öppna platser som prövades")
+    items: list[RecommendationPublic]
+
+    @classmethod
+    def of(cls, s: Suggestions) -> RecommendationsPublic:
+        return cls.model_validate({"participant_id": s.subject_id, "items": s.items,
+                                   "model_version": s.model_version, "feasible": s.feasible,
+                                   "considered": s.considered})
+
+
+class ExcludedSlotPublic(SlotEntry):
+    rules: list[RuleHitPublic] = Field(description="Varje regel platsen bryter mot")
+
+
+class ExcludedPublic(BaseModel):
+    participant_id: int
+    model_version: str
+    total: int
+    items: list[ExcludedSlotPublic]
+
+    @classmethod
+    def of(cls, s: Suggestions, total: int) -> ExcludedPublic:
+        return cls.model_validate({"participant_id": s.subject_id, "items": s.items,
+                                   "model_version": s.model_version, "total": total})
+
+
+class ParticipantBrief(BaseModel):
+    id: int
+    external_id: str | None
+    display_name: str
+    kommunkod: str
+
+
+class CandidatePublic(BaseModel):
+    rank: int
+    participant: ParticipantBrief
+    distance_km: float
+    score: float
+    reasons: list[ReasonPublic]
+
+
+class CandidatesPublic(BaseModel):
+    slot_id: int
+    model_version: str
+    feasible: int = Field(description="Väntande deltagare som klarar alla regler")
+    considered: int = Field(description="Enhetens väntande deltagare som prövades")
+    items: list[CandidatePublic]
+
+    @classmethod
+    def of(cls, s: Suggestions) -> CandidatesPublic:
+        return cls.model_validate({"slot_id": s.subject_id, "items": s.items,
+                                   "model_version": s.model_version, "feasible": s.feasible,
+                                   "considered": s.considered})

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import typer
+from threadpoolctl import threadpool_limits
 
-from matchning.cli import data_commands, serve_commands, user_commands
+from matchning.cli import (
+    data_commands,
+    evaluate_command,
+    model_commands,
+    serve_commands,
+    user_commands,
+)
 
 app = typer.Typer(help="matchning: rätt plats för rätt person.", no_args_is_help=True,
                   add_completion=False)
 serve_commands.register(app)
 data_commands.register(app)
+model_commands.register(app)
+evaluate_command.register(app)
 app.add_typer(user_commands.app, name="users", help="Enheter, användare, lösenord och tokens.")
 
 
 def main() -> None:
-    app()
+    # One BLAS/OpenMP thread: on 2 cores more threads only fight (see DEVELOPERS notes).
+    with threadpool_limits(limits=1):
+        app()

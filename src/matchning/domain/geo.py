@@ -12,7 +12,9 @@ EARTH_RADIUS_KM = 6371.0088
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    s1, s2 = math.sin(dp / 2), math.sin(dl / 2)
+    # Squares as products, as numpy computes them: both engines then agree to the bit.
+    a = s1 * s1 + math.cos(p1) * math.cos(p2) * (s2 * s2)
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 

@@ -6,6 +6,7 @@ leak). An employer sees its own employer and slots, and only the placements prop
 
 from __future__ import annotations
 
+from matchning.domain.principal import SYSTEM
 from matchning.domain.vocab import Role
 from matchning.errors import Forbidden, NotFound
 from matchning.services.context import Context
@@ -22,6 +23,13 @@ def require_role(ctx: Context, *roles: Role) -> None:
 def require_unit_staff(ctx: Context) -> None:
     if not ctx.principal.is_unit_staff:
         raise Forbidden("Bara arbetskonsulenter och enhetsadministratörer får göra detta.")
+
+
+def require_unit_staff_or_system(ctx: Context) -> None:
+    """Unit staff, or the system itself (the CLI and scheduled jobs), never a person with
+    another role."""
+    if ctx.principal is not SYSTEM:
+        require_unit_staff(ctx)
 
 
 def unit(ctx: Context, unit_id: int) -> UnitRow:

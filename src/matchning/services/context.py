@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ class Context:
     principal: Principal
     settings: Settings
     ref: ReferenceData = field(default_factory=get_reference)
+    matcher: Any = None  # services.matcher.Matcher of the process (API and CLI set it)
 
     @property
     def today(self) -> date:

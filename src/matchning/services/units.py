@@ -19,6 +19,8 @@ DEFAULT_UNIT_SETTINGS: dict[str, Any] = {
     "default_max_commute_km": 30,
     "rejection_days": 90,           # "passar inte" keeps a slot out of the list this long
     "recent_abort_days": 180,       # no new suggestion at an employer after an abort
+    "start_horizon_days": 60,       # suggest slots that start at most this far ahead
+    "reduced_hours_max": 30,        # "reducerad arbetstid" caps the hours per week at this
 }
 
 

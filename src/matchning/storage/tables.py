@@ -243,3 +243,13 @@ class AuditRow(Base):
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     model_version: Mapped[str | None] = mapped_column(String(64))
+
+
+class ActiveModelRow(Base):
+    """Which model version serves: one row per installation, so every worker agrees."""
+
+    __tablename__ = "active_model"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)  # "default"
+    version: Mapped[str] = mapped_column(String(64))
+    activated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    activated_by: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,107 @@
+"""The open slots as arrays: one row per slot, built once and reused by every request.
+
+Rules and features read these arrays instead of row objects, so a participant is matched
+against every slot with a handful of numpy operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from matchning.domain.vocab import DRIVING_LICENCES, SWEDISH_RANK, SwedishLevel
+from matchning.ml.dates import FAR_FUTURE, day_numbers
+from matchning.ml.geo import resolve_points
+from matchning.reference import ReferenceData
+
+LICENCE_BIT = {lic: 1 << i for i, lic in enumerate(DRIVING_LICENCES)}
+DEMAND_RANK = {"lätt": 0, "medel": 1, "tung": 2}
+SECTORS = ("privat", "offentlig", "ideell")
+SIZE_RANK = {"1-9": 0, "10-49": 1, "50-249": 2, "250+": 3}
+
+SLOT_FIELDS = (
+    "id", "external_id", "employer_id", "employer_name", "sector", "size_band", "title",
+    "description", "occupation_code", "required_skills", "nice_skills", "kommunkod", "lat",
+    "lon", "capacity", "remaining", "hours_per_week", "start_date", "end_date",
+    "driving_licences", "swedish_level", "physical_demand", "accessible", "supervisor",
+    "may_lead_to_job", "status",
+)
+
+
+def licence_mask(licences: Sequence[str] | None) -> int:
+    mask = 0
+    for lic in licences or ():
+        mask |= LICENCE_BIT.get(lic, 0)
+    return mask
+
+
+def swedish_rank(level: str | None) -> int:
+    return -1 if level is None else SWEDISH_RANK[SwedishLevel(level)]
+
+
+def _num(value: Any) -> float:
+    return np.nan if value is None else float(value)
+
+
+@dataclass
+class SlotMatrix:
+    """Slots as parallel arrays; `records` keeps the mappings for display and features."""
+
+    records: list[Mapping[str, Any]]
+    ids: np.ndarray
+    employer: np.ndarray
+    is_open: np.ndarray
+    start: np.ndarray         # day numbers
+    end: np.ndarray           # day numbers, FAR_FUTURE when open-ended
+    remaining: np.ndarray
+    kommun: np.ndarray        # kommunkod strings
+    lat: np.ndarray           # the slot's point, or its kommun's centroid
+    lon: np.ndarray
+    has_point: np.ndarray
+    hours: np.ndarray         # NaN when not given
+    licences: np.ndarray      # bit mask over DRIVING_LICENCES
+    swedish: np.ndarray       # rank, -1 when no requirement
+    demand: np.ndarray        # 0 lätt, 1 medel, 2 tung
+    accessible: np.ndarray
+    supervisor: np.ndarray
+    may_lead: np.ndarray
+    occupation: np.ndarray    # SSYK code as int (e.g. 9621)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def from_records(cls, records: Sequence[Mapping[str, Any]], ref: ReferenceData
+                     ) -> SlotMatrix:
+        recs = list(records)
+        get = lambda name, default=None: [r.get(name, default) for r in recs]  # noqa: E731
+        kommun = np.array(get("kommunkod"), dtype=object)
+        lat, lon, has = resolve_points(ref, kommun, [_num(v) for v in get("lat")],
+                                       [_num(v) for v in get("lon")])
+        return cls(
+            records=recs,
+            ids=np.array(get("id"), dtype=np.int64),
+            employer=np.array(get("employer_id"), dtype=np.int64),
+            is_open=np.array([s == "open" for s in get("status")], dtype=bool),
+            start=day_numbers(get("start_date"), missing=-FAR_FUTURE),
+            end=day_numbers(get("end_date"), missing=FAR_FUTURE),
+            remaining=np.array(get("remaining", 0), dtype=np.int64),
+            kommun=kommun,
+            lat=lat, lon=lon, has_point=has,
+            hours=np.array([_num(v) for v in get("hours_per_week")], dtype=float),
+            licences=np.array([licence_mask(v) for v in get("driving_licences")],
+                              dtype=np.int64),
+            swedish=np.array([swedish_rank(v) for v in get("swedish_level")], dtype=np.int64),
+            demand=np.array([DEMAND_RANK.get(v, 0) for v in get("physical_demand")],
+                            dtype=np.int64),
+            accessible=np.array(get("accessible", False), dtype=bool),
+            supervisor=np.array(get("supervisor", False), dtype=bool),
+            may_lead=np.array(get("may_lead_to_job", False), dtype=bool),
+            occupation=np.array([int(c) for c in get("occupation_code")], dtype=np.int64),
+        )
+
+    def index_of(self) -> dict[int, int]:
+        return {int(i): k for k, i in enumerate(self.ids)}

@@ -1,0 +1,162 @@
+"""The ranking estimators: a calibrated classifier over pair features, and the candidates.
+
+`TimeCalibratedClassifier` keeps scikit-learn's contract (tested with
+`parametrize_with_checks`). Rows must come in time order: the estimator learns on the older
+part and calibrates its probabilities on the newer part, as they will be used on new pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import get_tags
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from matchning.ml.features import FEATURES, MONOTONE
+
+
+class TimeCalibratedClassifier(ClassifierMixin, BaseEstimator):
+    """Binary classifier with probabilities calibrated on the most recent rows.
+
+    Parameters
+    ----------
+    estimator : classifier with predict_proba; default HistGradientBoostingClassifier.
+    method : "isotonic" or "sigmoid".
+    calibration_share : share of the (time-ordered) rows kept back for calibration.
+    """
+
+    def __init__(self, estimator=None, method: str = "isotonic",
+                 calibration_share: float = 0.25):
+        self.estimator = estimator
+        self.method = method
+        self.calibration_share = calibration_share
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        base = self.estimator if self.estimator is not None else \
+            HistGradientBoostingClassifier()
+        tags.input_tags.allow_nan = get_tags(base).input_tags.allow_nan
+        return tags
+
+    def fit(self, X, y, calibration_mask=None, sample_weight=None):
+        """`calibration_mask` marks the rows that may calibrate (real outcomes); the
+        estimator learns from every row before the cut, weighted by `sample_weight`."""
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        mask = np.ones(len(y), dtype=bool) if calibration_mask is None \
+            else np.asarray(calibration_mask, dtype=bool)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) > 2:
+            raise ValueError("Only binary classification is supported. The type of the target "
+                             f"is {type_of_target(y)}.")
+        if self.method not in ("isotonic", "sigmoid"):
+            raise ValueError(f"method must be 'isotonic' or 'sigmoid', not {self.method!r}")
+        target = (y == self.classes_[-1]).astype(int)
+        cut = round(len(y) * (1.0 - self.calibration_share))
+        base = self.estimator if self.estimator is not None else \
+            HistGradientBoostingClassifier(random_state=0)
+        tail = np.flatnonzero(mask[cut:]) + cut
+        head_ok = len(np.unique(target[:cut])) == 2
+        tail_ok = len(np.unique(target[tail])) == 2
+        self.calibrator_ = None
+        if len(self.classes_) == 1:
+            self.estimator_ = None
+            return self
+        if head_ok and tail_ok and len(tail) >= 2:
+            self.estimator_ = _fit_weighted(clone(base), X[:cut], target[:cut],
+                                            None if sample_weight is None
+                                            else np.asarray(sample_weight)[:cut])
+            raw = self.estimator_.predict_proba(X[tail])[:, 1]
+            self.calibrator_ = _fit_calibrator(self.method, raw, target[tail])
+        else:  # too few rows of one class to hold any back: uncalibrated
+            self.estimator_ = _fit_weighted(clone(base), X, target, sample_weight)
+        return self
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "classes_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        if self.estimator_ is None:  # only one class was seen in fit
+            return np.ones((X.shape[0], 1))
+        raw = self.estimator_.predict_proba(X)[:, 1]
+        p = raw if self.calibrator_ is None else _apply_calibrator(self.calibrator_, raw)
+        return np.column_stack([1.0 - p, p])
+
+    def raw_score(self, X):
+        """The uncalibrated score: breaks the ties of isotonic calibration's flat steps."""
+        check_is_fitted(self, "classes_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        if self.estimator_ is None:
+            return np.zeros(X.shape[0])
+        return self.estimator_.predict_proba(X)[:, 1]
+
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        if len(self.classes_) == 1:
+            return np.full(proba.shape[0], self.classes_[0])
+        return self.classes_[(proba[:, 1] >= 0.5).astype(int)]
+
+
+def _fit_weighted(est, X, y, weight):
+    if weight is None:
+        return est.fit(X, y)
+    if isinstance(est, Pipeline):  # route the weights to the final step
+        return est.fit(X, y, **{f"{est.steps[-1][0]}__sample_weight": weight})
+    return est.fit(X, y, sample_weight=weight)
+
+
+def _fit_calibrator(method: str, raw: np.ndarray, y: np.ndarray):
+    if method == "isotonic":
+        # Never 0 or 1: no placement is certain, and a flat 1.0 says nothing to a consultant.
+        return IsotonicRegression(y_min=0.01, y_max=0.99, out_of_bounds="clip").fit(raw, y)
+    return LogisticRegression().fit(_logit(raw)[:, None], y)
+
+
+def _apply_calibrator(calibrator, raw: np.ndarray) -> np.ndarray:
+    if isinstance(calibrator, IsotonicRegression):
+        return np.clip(calibrator.predict(raw), 0.0, 1.0)
+    return calibrator.predict_proba(_logit(raw)[:, None])[:, 1]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def candidate_estimators(random_state: int = 0) -> dict[str, object]:
+    """The model families compared on validation: gradient boosting and a linear model."""
+    monotone = [MONOTONE.get(f, 0) for f in FEATURES]
+    return {
+        "gradient_boosting": HistGradientBoostingClassifier(
+            learning_rate=0.05, max_iter=250, max_leaf_nodes=15, min_samples_leaf=30,
+            l2_regularization=1.0, monotonic_cst=monotone, random_state=random_state),
+        "logistic_regression": make_pipeline(
+            StandardScaler(), LogisticRegression(C=0.5, max_iter=2000)),
+    }
+
+
+FIRST_STAGE = ("wish_level", "past_level", "substitute", "required_cover", "commute_share",
+               "employer_rate", "text_similarity")
+
+
+class FirstStage(BaseEstimator):
+    """A cheap linear score over a few features: keeps a few hundred slots for the ranker."""
+
+    def __init__(self, C: float = 1.0):
+        self.C = C
+
+    def fit(self, X, y):
+        self.columns_ = [FEATURES.index(f) for f in FIRST_STAGE]
+        self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C,
+                                                                          max_iter=1000))
+        self.model_.fit(X[:, self.columns_], y)
+        return self
+
+    def decision_function(self, X):
+        return self.model_.decision_function(X[:, self.columns_])

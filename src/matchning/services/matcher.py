@@ -1,0 +1,74 @@
+"""The process's model and slot catalogue, kept in step with the database.
+
+The active version is a database row, so every worker agrees; each request compares it with
+the loaded one and loads a new version before dropping the old, so a model is always ready.
+The open slots are encoded once per model and rebuilt only when the catalogue's change
+counter moves (a slot added or edited, a place taken or freed).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from matchning.errors import ModelUnavailable
+from matchning.ml import registry
+from matchning.ml.catalog import SlotMatrix
+from matchning.ml.model import MatchModel, Prepared
+from matchning.reference import ReferenceData
+from matchning.storage.repositories import history
+
+log = logging.getLogger("matchning.matcher")
+
+
+@dataclass
+class LoadedModel:
+    version: str
+    model: MatchModel
+    meta: dict[str, Any]
+
+
+class Matcher:
+    def __init__(self, models_dir: Path):
+        self.models_dir = Path(models_dir)
+        self._lock = threading.Lock()
+        self._loaded: LoadedModel | None = None
+        self._catalogue: tuple[tuple, Prepared] | None = None
+
+    def model(self, session: Session) -> LoadedModel:
+        row = history.active_model(session)
+        if row is None:
+            raise ModelUnavailable()
+        loaded = self._loaded
+        if loaded is not None and loaded.version == row.version:
+            return loaded
+        with self._lock:
+            if self._loaded is None or self._loaded.version != row.version:
+                try:
+                    model, meta = registry.load(self.models_dir, row.version)
+                except ModelUnavailable:
+                    if self._loaded is None:
+                        raise
+                    log.error("active model %s cannot be loaded; still serving %s",
+                              row.version, self._loaded.version)
+                    return self._loaded
+                self._loaded = LoadedModel(row.version, model, meta)
+                log.info("model %s loaded", row.version)
+            return self._loaded
+
+    def catalogue(self, session: Session, loaded: LoadedModel, ref: ReferenceData
+                  ) -> Prepared:
+        """The open slots encoded for `loaded`, rebuilt when the database changed."""
+        key = (loaded.version, history.catalogue_counter(session))
+        cached = self._catalogue
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        records = history.slot_records(session, only_open=True)
+        prepared = loaded.model.prepare(SlotMatrix.from_records(records, ref))
+        self._catalogue = (key, prepared)
+        return prepared

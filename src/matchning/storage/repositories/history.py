@@ -1,0 +1,157 @@
+"""Queries that feed the matching engine: slot catalogue, placement history, feedback."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from matchning.domain.vocab import SlotStatus
+from matchning.storage.repositories.catalog import occupied_places
+from matchning.storage.tables import (
+    ActiveModelRow,
+    EmployerRow,
+    FeedbackRow,
+    ParticipantRow,
+    PlacementRow,
+    SlotRow,
+)
+
+SLOT_COLUMNS = (
+    "id", "external_id", "employer_id", "title", "description", "occupation_code",
+    "required_skills", "nice_skills", "kommunkod", "lat", "lon", "capacity", "hours_per_week",
+    "start_date", "end_date", "driving_licences", "swedish_level", "physical_demand",
+    "accessible", "supervisor", "may_lead_to_job", "status",
+)
+
+
+def catalogue_counter(session: Session) -> tuple[int, int, int]:
+    """Changes whenever a slot is added, edited, or a place is taken or freed (each of those
+    bumps the slot's version): the key of the per-process slot cache."""
+    n, versions, top = session.execute(select(
+        func.count(SlotRow.id), func.coalesce(func.sum(SlotRow.version), 0),
+        func.coalesce(func.max(SlotRow.id), 0))).one()
+    return int(n), int(versions), int(top)
+
+
+def slot_records(session: Session, *, only_open: bool = False,
+                 slot_ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """Slots as plain dicts with their employer's name, sector and size, and free places."""
+    taken = occupied_places().subquery()
+    cols = [getattr(SlotRow, c) for c in SLOT_COLUMNS]
+    stmt = (select(*cols, EmployerRow.name, EmployerRow.sector, EmployerRow.size_band,
+                   func.coalesce(taken.c.taken, 0))
+            .join(EmployerRow, EmployerRow.id == SlotRow.employer_id)
+            .outerjoin(taken, taken.c.slot_id == SlotRow.id)
+            .order_by(SlotRow.id))
+    if only_open:
+        stmt = stmt.where(SlotRow.status == SlotStatus.open.value)
+    if slot_ids is not None:
+        stmt = stmt.where(SlotRow.id.in_(slot_ids))
+    out = []
+    for row in session.execute(stmt):
+        rec = dict(zip(SLOT_COLUMNS, row[:len(SLOT_COLUMNS)], strict=True))
+        rec["employer_name"], rec["sector"], rec["size_band"], taken_n = row[len(SLOT_COLUMNS):]
+        rec["remaining"] = max(0, rec["capacity"] - int(taken_n))
+        out.append(rec)
+    return out
+
+
+def placement_history(session: Session) -> list[dict[str, Any]]:
+    stmt = (select(PlacementRow.id, PlacementRow.participant_id, PlacementRow.slot_id,
+                   SlotRow.employer_id, PlacementRow.status, PlacementRow.proposed_on,
+                   PlacementRow.decided_on, PlacementRow.started_on, PlacementRow.ended_on,
+                   PlacementRow.abort_reason, PlacementRow.outcome, PlacementRow.snapshot)
+            .join(SlotRow, SlotRow.id == PlacementRow.slot_id).order_by(PlacementRow.id))
+    keys = ("id", "participant_id", "slot_id", "employer_id", "status", "proposed_on",
+            "decided_on", "started_on", "ended_on", "abort_reason", "outcome", "snapshot")
+    return [dict(zip(keys, row, strict=True)) for row in session.execute(stmt)]
+
+
+def feedback_history(session: Session) -> list[dict[str, Any]]:
+    stmt = (select(FeedbackRow.participant_id, FeedbackRow.slot_id, SlotRow.employer_id,
+                   FeedbackRow.created_at)
+            .join(SlotRow, SlotRow.id == FeedbackRow.slot_id).order_by(FeedbackRow.id))
+    keys = ("participant_id", "slot_id", "employer_id", "created_at")
+    return [dict(zip(keys, row, strict=True)) for row in session.execute(stmt)]
+
+
+def participant_rows(session: Session, ids: list[int] | None = None, *,
+                     unit_id: int | None = None, status: str | None = None
+                     ) -> list[ParticipantRow]:
+    stmt = select(ParticipantRow).order_by(ParticipantRow.id)
+    if ids is not None:
+        stmt = stmt.where(ParticipantRow.id.in_(ids))
+    if unit_id is not None:
+        stmt = stmt.where(ParticipantRow.unit_id == unit_id)
+    if status is not None:
+        stmt = stmt.where(ParticipantRow.status == status)
+    return list(session.scalars(stmt))
+
+
+def pair_history(session: Session, participant_ids: list[int], rejected_since: datetime,
+                 aborted_since: date) -> dict[int, dict[str, set[int]]]:
+    """Per participant: slots with earlier placements (not withdrawn), slots marked
+    "passar inte" since `rejected_since`, employers with an abort ended since
+    `aborted_since`."""
+    out: dict[int, dict[str, set[int]]] = {
+        p: {"blocked": set(), "rejected": set(), "aborted": set()} for p in participant_ids}
+    if not participant_ids:
+        return out
+    for pid, sid, emp, status, ended in session.execute(
+            select(PlacementRow.participant_id, PlacementRow.slot_id, SlotRow.employer_id,
+                   PlacementRow.status, PlacementRow.ended_on)
+            .join(SlotRow, SlotRow.id == PlacementRow.slot_id)
+            .where(PlacementRow.participant_id.in_(participant_ids))):
+        if status != "withdrawn":
+            out[pid]["blocked"].add(sid)
+        if status == "aborted" and ended is not None and ended >= aborted_since:
+            out[pid]["aborted"].add(emp)
+    for pid, sid in session.execute(
+            select(FeedbackRow.participant_id, FeedbackRow.slot_id)
+            .where(FeedbackRow.participant_id.in_(participant_ids),
+                   FeedbackRow.created_at >= rejected_since)):
+        out[pid]["rejected"].add(sid)
+    return out
+
+
+def active_model(session: Session, name: str = "default") -> ActiveModelRow | None:
+    return session.get(ActiveModelRow, name)
+
+
+def set_active_model(session: Session, version: str, at: datetime, by: int | None,
+                     name: str = "default") -> ActiveModelRow:
+    row = session.get(ActiveModelRow, name)
+    if row is None:
+        row = ActiveModelRow(name=name, version=version, activated_at=at, activated_by=by)
+        session.add(row)
+    else:
+        row.version, row.activated_at, row.activated_by = version, at, by
+    session.flush()
+    return row
+
+
+def monitoring_by_participant(session: Session) -> dict[int, dict[str, Any]]:
+    """Fairness-monitoring fields with target groups, for evaluation reports only (the
+    matching itself never reads them)."""
+    from matchning.storage.tables import MonitoringRow
+    out = {pid: {"target_groups": tg or []} for pid, tg in session.execute(
+        select(ParticipantRow.id, ParticipantRow.target_groups))}
+    for pid, gender, birth_year, abroad in session.execute(
+            select(MonitoringRow.participant_id, MonitoringRow.gender,
+                   MonitoringRow.birth_year, MonitoringRow.born_abroad)):
+        out.setdefault(pid, {}).update(gender=gender, birth_year=birth_year,
+                                       born_abroad=abroad)
+    return out
+
+
+def ids_by_external(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    """(participant external id -> id, slot external id -> id)."""
+    people = {e: i for i, e in session.execute(
+        select(ParticipantRow.id, ParticipantRow.external_id)
+        .where(ParticipantRow.external_id.is_not(None)))}
+    slots = {e: i for i, e in session.execute(
+        select(SlotRow.id, SlotRow.external_id).where(SlotRow.external_id.is_not(None)))}
+    return people, slots
