@@ -253,3 +253,37 @@ class ActiveModelRow(Base):
     version: Mapped[str] = mapped_column(String(64))
     activated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     activated_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class ModelActivationRow(Base):
+    """Every change of the active model, newest last: the history rollback walks back."""
+
+    __tablename__ = "model_activations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    previous: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(20))  # train, promote, retrain, rollback
+    activated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    activated_by: Mapped[int | None] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class RetrainRunRow(Base):
+    """One gated retraining, whatever its end: promoted, rejected or failed."""
+
+    __tablename__ = "retrain_runs"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # running promoted rejected failed
+    trigger: Mapped[str] = mapped_column(String(12))              # cli scheduler api
+    requested_by: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(200), default="")
+    pid: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    progress: Mapped[str] = mapped_column(String(200), default="")
+    data_rows: Mapped[int | None] = mapped_column(Integer)
+    candidate_version: Mapped[str | None] = mapped_column(String(64))
+    active_version: Mapped[str | None] = mapped_column(String(64))
+    candidate_metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active_metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)
