@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from matchning.api.app import create_app
-from matchning.config import Settings
+from matchning.config import Settings, get_settings
+from matchning.demo import DemoConfig
+from matchning.services.context import Context
 from matchning.storage import migrate
 from matchning.storage.db import make_engine, make_session_factory
 from matchning.storage.tables import Base
@@ -84,6 +88,22 @@ def pg_engine() -> Iterator[Engine]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def own_retrain_lock_key() -> Iterator[None]:
+    """A PostgreSQL retrain lock of this test process's own.
+
+    The advisory lock is per database, and parallel test processes share one database (each in
+    its own schema), so one worker's retrain would make another's answer "a retrain is running".
+    Opt-in: processes a test starts keep the real key (tests of the lock across processes).
+    """
+    from matchning.services import retrain_lock
+
+    key = retrain_lock.ADVISORY_KEY ^ zlib.crc32(_pg_schema_url().encode())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(retrain_lock, "ADVISORY_KEY", key)
+        yield
+
+
 def _truncate(engine: Engine) -> None:
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
@@ -141,3 +161,32 @@ def app(engine: Engine, settings: Settings):
 def client(app) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
+
+
+# A trained demo world small enough for the fast suite; its history ends on DEMO_TODAY.
+DEMO_TODAY = date(2026, 11, 1)
+TRAINED_WORLD = DemoConfig(participants=300, employers=80, slots=240, months=18, seed=7,
+                           today=DEMO_TODAY)
+
+
+@pytest.fixture(scope="module")
+def frozen_day() -> Iterator[None]:
+    """The services' clock stands still on DEMO_TODAY for the module, so the pinned world's
+    slots stay in their periods whenever the tests run."""
+    noon = datetime(DEMO_TODAY.year, DEMO_TODAY.month, DEMO_TODAY.day, 12, tzinfo=UTC)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Context, "today", property(lambda self: DEMO_TODAY))
+        mp.setattr(Context, "now", staticmethod(lambda: noon))
+        yield
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The CLI's settings point at a fresh SQLite database and models directory."""
+    monkeypatch.setenv("MATCHNING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MATCHNING_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("MATCHNING_SECRET_KEY", "cli-test-secret")
+    monkeypatch.delenv("MATCHNING_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()

@@ -4,11 +4,9 @@ file."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
@@ -16,17 +14,6 @@ from matchning.cli import app
 from matchning.config import get_settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("MATCHNING_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("MATCHNING_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("MATCHNING_SECRET_KEY", "cli-test-secret")
-    monkeypatch.delenv("MATCHNING_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
 
 def run(*args: str) -> str:

@@ -102,9 +102,10 @@ def test_database_is_empty_before_and_after(tmp_path: Path) -> None:
 
 def test_counts_match_config_and_summary(demo: Seeded) -> None:
     t, counts = demo.tables, demo.summary.counts
-    # The demo writes no audit rows and activates no model.
+    # The demo writes no audit rows, activates no model and runs no retrain.
     assert {name: len(df) for name, df in t.items()
-            if name not in ("audit_log", "active_model")} == counts
+            if name not in ("audit_log", "active_model", "model_activations",
+                            "retrain_runs")} == counts
     assert (len(t["units"]), len(t["employers"]), len(t["slots"]),
             len(t["participants"])) == (1, 40, 80, 120)
     assert len(t["participant_monitoring"]) == 120

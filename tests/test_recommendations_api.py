@@ -4,7 +4,7 @@ The world is seeded and the model trained once per backend (a few seconds); each
 transaction that is rolled back, with a fresh Matcher (its slot cache is keyed by a change
 counter that a rollback can bring back to an earlier value).
 
-The world is pinned to TODAY and so is the services' clock (`Context.today` / `Context.now`),
+The world is pinned to DEMO_TODAY and so is the services' clock (`Context.today` / `Context.now`),
 so that the slot periods the rules judge stay current and the trained model is the same on
 every run. The world is twice the size of the smallest demo: on 150 participants the model
 learns nothing (validation AUC below 0.5, every score the same, no reasons).
@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchning.api.app import create_app
 from matchning.config import Settings
-from matchning.demo import DemoConfig, seed_demo_world
+from matchning.demo import seed_demo_world
 from matchning.demo.config import UNIT_ID
 from matchning.domain.principal import SYSTEM
 from matchning.domain.snapshot import profile_snapshot
@@ -38,23 +37,13 @@ from matchning.services.matcher import Matcher
 from matchning.storage.db import make_session_factory, unit_of_work
 from matchning.storage.repositories import history
 from matchning.storage.tables import ActiveModelRow, AuditRow, ParticipantRow, UnitRow
-from tests.conftest import backend_engine
+from tests.conftest import TRAINED_WORLD, backend_engine
 from tests.factories import Actor, World
 from tests.helpers_api import API, assert_error, quick_user
 
 K = 5
-TODAY = date(2026, 11, 1)
-CONFIG = DemoConfig(participants=300, employers=80, slots=240, months=18, seed=7, today=TODAY)
 
 
-@pytest.fixture(scope="module")
-def frozen_day() -> Iterator[None]:
-    """The services' clock stands still on TODAY for this module."""
-    noon = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Context, "today", property(lambda self: TODAY))
-        mp.setattr(Context, "now", staticmethod(lambda: noon))
-        yield
 
 
 @dataclass
@@ -123,7 +112,7 @@ def trained(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     settings = Settings(environment="test", data_dir=tmp, models_dir=tmp / "models",
                         secret_key="test-secret-key")
     with backend_engine(request, tmp) as engine:
-        seed_demo_world(engine, CONFIG, truth_path=None)
+        seed_demo_world(engine, TRAINED_WORLD, truth_path=None)
         factory = make_session_factory(engine)
         with unit_of_work(factory) as session:
             result = training.train(Context(session=session, principal=SYSTEM,

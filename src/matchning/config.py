@@ -29,6 +29,23 @@ class Settings(BaseSettings):
     token_ttl_days: int = Field(default=90, ge=1, le=3650)
     same_kommun_distance_km: float = Field(default=5.0, ge=0, le=100)
     max_body_bytes: int = Field(default=1_000_000, ge=10_000)
+    # Model lifecycle (docs/lifecycle.md)
+    retrain_cron: str = Field(default="30 2 * * *",
+                              description="When `matchning scheduler` retrains (crontab)")
+    retrain_timezone: str = "Europe/Stockholm"
+    retrain_interval_seconds: float | None = Field(
+        default=None, gt=0, description="Retrain every N seconds instead of the cron (tests)")
+    promotion_tolerance: float = Field(
+        default=0.01, ge=0, le=1,
+        description="A candidate may be this much worse in NDCG@10 than the active model")
+    promotion_max_ece: float = Field(default=0.15, gt=0, le=1)
+    promotion_min_fresh_placements: int = Field(
+        default=30, ge=1, description="Test placements after the active model's training "
+                                      "window needed to compare the two models")
+    promotion_min_coverage_ratio: float = Field(default=0.5, ge=0, le=1)
+    retrain_failure_record_seconds: float = Field(
+        default=120, ge=0, description="How long a failed run keeps trying to record itself "
+                                       "while the database is away")
     log_level: str = "INFO"
     sql_echo: bool = False
 

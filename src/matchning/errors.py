@@ -52,6 +52,11 @@ class NoCapacity(Conflict):
     default_message = "Praktikplatsen har inga lediga platser kvar."
 
 
+class RetrainRunning(Conflict):
+    code = "retrain_running"
+    default_message = "En omträning pågår redan; vänta tills den är klar."
+
+
 class InsufficientData(Conflict):
     code = "insufficient_data"
     default_message = ("Historiken räcker inte för att träna en modell: det behövs minst 20 "

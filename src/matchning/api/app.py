@@ -15,6 +15,7 @@ from matchning import __version__
 from matchning.api import errors
 from matchning.api.limits import BodySizeLimit
 from matchning.api.routes import (
+    admin,
     auth,
     employers,
     participants,
@@ -32,7 +33,7 @@ from matchning.storage.db import engine_from_settings, make_session_factory
 log = logging.getLogger("matchning")
 
 ROUTERS = (auth, units, users, employers, slots, participants, placements, recommendations,
-           reference)
+           reference, admin)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

@@ -44,16 +44,35 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_principal(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated()
-    return users.authenticate_token(session, credentials.credentials, datetime.now(UTC))
+    return credentials.credentials
+
+
+def get_principal(session: SessionDep, credentials: Credentials) -> Principal:
+    return users.authenticate_token(session, _token(credentials), datetime.now(UTC))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_principal_committed(request: Request, credentials: Credentials) -> Principal:
+    """The principal, authenticated in a unit of work that is committed before the route runs.
+
+    For routes whose service writes in transactions of its own (starting a retrain) and so
+    needs no request session: on SQLite a request transaction that has read could not write
+    after another connection committed (its snapshot is stale), so none is left open.
+    """
+    token = _token(credentials)
+    with unit_of_work(request.app.state.session_factory) as session:
+        return users.authenticate_token(session, token, datetime.now(UTC))
+
+
+CommittedPrincipalDep = Annotated[Principal, Depends(get_principal_committed)]
 
 
 def get_context(request: Request, session: SessionDep, principal: PrincipalDep,

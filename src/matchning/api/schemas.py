@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from matchning.domain.placement_flow import STATUS_SV
 from matchning.domain.vocab import PlacementStatus
+from matchning.services.model_admin import VersionView
 from matchning.services.placements import PlacementView
 from matchning.services.recommendations import Suggestions
 from matchning.services.slots import SlotView
@@ -331,3 +332,62 @@ class CandidatesPublic(BaseModel):
         return cls.model_validate({"slot_id": s.subject_id, "items": s.items,
                                    "model_version": s.model_version, "feasible": s.feasible,
                                    "considered": s.considered})
+
+
+# --- model lifecycle (services.model_admin) ---------------------------------------------------
+
+
+class ModelVersionPublic(BaseModel):
+    """A saved model version as the list shows it."""
+
+    version: str
+    created_at: datetime
+    active: bool
+    estimator: str | None = None
+    training_window: dict[str, str] | None = Field(
+        default=None, description="Första och sista dag i träningshistoriken")
+    rows: dict[str, int] | None = Field(default=None,
+                                        description="Träningsrader, positiva, placeringar …")
+    metrics: dict[str, Any] | None = Field(
+        default=None, description="Modellens rad i utvärderingen på det senaste fönstret "
+                                  "(versioner från en omträning)")
+
+    @classmethod
+    def of(cls, v: VersionView) -> ModelVersionPublic:
+        meta = v.meta
+        systems = (meta.get("evaluation") or {}).get("systems") or []
+        row = next((s for s in systems if s.get("system") == "model"), None)
+        return cls(version=meta["version"], created_at=meta["created_at"], active=v.active,
+                   estimator=meta.get("estimator"), training_window=meta.get("training_window"),
+                   rows=meta.get("rows"),
+                   metrics=None if row is None else {k: x for k, x in row.items()
+                                                     if k != "system"})
+
+
+class ModelVersionDetailPublic(ModelVersionPublic):
+    metadata: dict[str, Any] = Field(description="Hela metadata.json för versionen")
+
+    @classmethod
+    def of(cls, v: VersionView) -> ModelVersionDetailPublic:
+        return cls(**ModelVersionPublic.of(v).model_dump(), metadata=v.meta)
+
+
+class RetrainStartedPublic(BaseModel):
+    job_id: int = Field(description="Följ körningen med GET /admin/jobs/{job_id}")
+    status: Literal["running"] = "running"
+
+
+class RetrainJobPublic(Out):
+    id: int
+    status: str = Field(description="running, promoted, rejected eller failed")
+    trigger: str = Field(description="cli, scheduler eller api")
+    started_at: datetime
+    finished_at: datetime | None
+    progress: str
+    data_rows: int | None
+    candidate_version: str | None
+    active_version: str | None = Field(description="Den aktiva versionen när körningen jämförde")
+    candidate_metrics: dict[str, Any]
+    active_metrics: dict[str, Any]
+    reason: str | None = Field(description="Varför kandidaten aktiverades eller inte, eller "
+                                           "felet")

@@ -8,6 +8,7 @@ from threadpoolctl import threadpool_limits
 from matchning.cli import (
     data_commands,
     evaluate_command,
+    lifecycle_commands,
     model_commands,
     serve_commands,
     user_commands,
@@ -19,6 +20,7 @@ serve_commands.register(app)
 data_commands.register(app)
 model_commands.register(app)
 evaluate_command.register(app)
+lifecycle_commands.register(app)
 app.add_typer(user_commands.app, name="users", help="Enheter, användare, lösenord och tokens.")
 
 

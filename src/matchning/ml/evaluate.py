@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matchning.errors import InsufficientData
 from matchning.ml import metrics as M
 from matchning.ml.catalog import SlotMatrix
 from matchning.ml.dates import to_date
@@ -53,6 +54,8 @@ class SystemResult:
 
 def split_day(rows: pd.DataFrame, test_share: float = TEST_SHARE) -> int:
     placed = rows[rows["source"] == "placement"]["day"].to_numpy()
+    if not len(placed):  # no history at all: say so, not numpy's IndexError
+        raise InsufficientData()
     return int(np.quantile(placed, 1.0 - test_share, method="lower")) + 1
 
 
@@ -212,14 +215,30 @@ def fit_with_negatives(inp: EvalInputs, rows: pd.DataFrame, ref: ReferenceData
                      random_state=inp.seed, sampled=sampled)
 
 
+def window(rows: pd.DataFrame) -> tuple[int, pd.DataFrame, pd.DataFrame]:
+    """(first test day, training rows known before it, test placements proposed from it)."""
+    cut = split_day(rows)
+    return (cut, rows[rows["known_day"] < cut],
+            rows[(rows["source"] == "placement") & (rows["day"] >= cut)])
+
+
+def score_model(model: MatchModel, inp: EvalInputs, test: pd.DataFrame, ref: ReferenceData
+                ) -> dict[str, Any]:
+    """One model's metrics on the test window (the promotion gate compares two of these)."""
+    queries, _, ctx = build_queries(model, inp, test, ref)
+    res = run_system(model_scores(model), queries, violation_checker(inp, ctx, ref))
+    catalogue = set().union(*(set(q.slot_ids.tolist()) for q in queries)) if queries else set()
+    cal, _ = calibration(model, test, inp.slots, ref)
+    return {**summarise(res), "rule_violations": res.violations,
+            "coverage": M.catalogue_coverage([t.tolist() for t in res.tops], catalogue),
+            "brier": cal["brier"], "ece": cal["ece"], "queries": len(queries)}
+
+
 def evaluate(inp: EvalInputs, ref: ReferenceData, *, with_lightfm: bool = True
              ) -> tuple[dict[str, Any], dict[str, pd.DataFrame], MatchModel]:
     """The historical evaluation. Returns the result dict, reliability tables and the model
     fitted on the training window."""
-    rows = inp.rows
-    cut = split_day(rows)
-    train = rows[rows["known_day"] < cut]
-    test = rows[(rows["source"] == "placement") & (rows["day"] >= cut)]
+    cut, train, test = window(inp.rows)
     model = fit_with_negatives(inp, train, ref)
     queries, _, ctx = build_queries(model, inp, test, ref)
     systems = {"model": model_scores(model), **baseline_systems(inp.seed)}

@@ -78,7 +78,9 @@ def save(model: Any, models_dir: Path, metadata: dict[str, Any],
 
 def metadata(models_dir: Path, version: str) -> dict[str, Any]:
     path = Path(models_dir) / version / METADATA
-    if not path.is_file():
+    # A version is a plain directory name: never a path, never a half-written ".tmp-" one.
+    if not version or version.startswith(".") or Path(version).name != version \
+            or not path.is_file():
         raise ModelUnavailable(f"Modellversionen {version} finns inte.")
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -17,7 +17,7 @@ from matchning.ml.rule_defs import PairHistory, RuleSettings
 from matchning.services.context import Context
 from matchning.services.training import load_history
 from matchning.services.units import DEFAULT_UNIT_SETTINGS
-from matchning.storage.repositories import history
+from matchning.storage.repositories import history, models
 
 
 def _rules(ctx: Context) -> RuleSettings:
@@ -30,6 +30,17 @@ def _rules(ctx: Context) -> RuleSettings:
 
 def run(ctx: Context, *, truth_path: Path | None = None, with_lightfm: bool = True,
         seed: int = 0) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    inp = inputs(ctx, seed)
+    result, reliability, _ = E.evaluate(inp, ctx.ref, with_lightfm=with_lightfm)
+    active = models.active_model(ctx.session)
+    result["model"]["active_version"] = active.version if active else None
+    if truth_path is not None:
+        result["truth"] = _truth(ctx, inp, truth_path, with_lightfm, seed)
+    return result, reliability
+
+
+def inputs(ctx: Context, seed: int = 0) -> E.EvalInputs:
+    """The history as the evaluation protocol reads it."""
     data = load_history(ctx)
     rows = labelled_rows(data.placements, data.feedback)
     feedback = data.feedback[["participant_id", "slot_id", "created_on"]] \
@@ -40,12 +51,7 @@ def run(ctx: Context, *, truth_path: Path | None = None, with_lightfm: bool = Tr
         rules=_rules(ctx), rejection_days=int(DEFAULT_UNIT_SETTINGS["rejection_days"]),
         recent_abort_days=int(DEFAULT_UNIT_SETTINGS["recent_abort_days"]),
         groups=history.monitoring_by_participant(ctx.session), seed=seed)
-    result, reliability, _ = E.evaluate(inp, ctx.ref, with_lightfm=with_lightfm)
-    active = history.active_model(ctx.session)
-    result["model"]["active_version"] = active.version if active else None
-    if truth_path is not None:
-        result["truth"] = _truth(ctx, inp, truth_path, with_lightfm, seed)
-    return result, reliability
+    return inp
 
 
 def _truth(ctx: Context, inp: E.EvalInputs, path: Path, with_lightfm: bool, seed: int

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,10 @@ from matchning.ml import registry
 from matchning.ml.catalog import SlotMatrix
 from matchning.ml.model import MatchModel, Prepared
 from matchning.reference import ReferenceData
-from matchning.storage.repositories import history
+from matchning.storage.repositories import history, models
 
 log = logging.getLogger("matchning.matcher")
+RETRY_FAILED_SECONDS = 60.0  # a version that failed to load is tried again after this
 
 
 @dataclass
@@ -39,24 +41,31 @@ class Matcher:
         self._lock = threading.Lock()
         self._loaded: LoadedModel | None = None
         self._catalogue: tuple[tuple, Prepared] | None = None
+        self._failed: dict[str, float] = {}  # version -> when loading it last failed
 
     def model(self, session: Session) -> LoadedModel:
-        row = history.active_model(session)
+        row = models.active_model(session)
         if row is None:
             raise ModelUnavailable()
         loaded = self._loaded
         if loaded is not None and loaded.version == row.version:
             return loaded
+        failed = self._failed.get(row.version)
+        if loaded is not None and failed is not None \
+                and time.monotonic() - failed < RETRY_FAILED_SECONDS:
+            return loaded  # logged when it failed; no re-hashing on every request
         with self._lock:
             if self._loaded is None or self._loaded.version != row.version:
                 try:
                     model, meta = registry.load(self.models_dir, row.version)
                 except ModelUnavailable:
+                    self._failed[row.version] = time.monotonic()
                     if self._loaded is None:
                         raise
                     log.error("active model %s cannot be loaded; still serving %s",
                               row.version, self._loaded.version)
                     return self._loaded
+                self._failed.pop(row.version, None)
                 self._loaded = LoadedModel(row.version, model, meta)
                 log.info("model %s loaded", row.version)
             return self._loaded

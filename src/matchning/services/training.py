@@ -18,7 +18,7 @@ from matchning.ml.negatives import sample_negatives
 from matchning.ml.rule_defs import RuleSettings
 from matchning.services.context import Context
 from matchning.services.units import DEFAULT_UNIT_SETTINGS
-from matchning.storage.repositories import history
+from matchning.storage.repositories import history, models
 
 
 @dataclass
@@ -90,18 +90,10 @@ def fit_from_history(ctx: Context, rows: pd.DataFrame, data: HistoryData,
                      same_kommun_km=ctx.settings.same_kommun_distance_km)
 
 
-def active_version(ctx: Context) -> str | None:
-    row = history.active_model(ctx.session)
-    return row.version if row else None
-
-
-def train(ctx: Context, *, activate_if_none: bool = True) -> TrainResult:
-    """Fit on the whole history, save a version, make it active when none is."""
-    data = load_history(ctx)
-    rows = training_rows(data)
-    model = fit_from_history(ctx, rows, data)
+def version_metadata(model: MatchModel) -> dict[str, Any]:
+    """What the registry stores beside a fitted model (DESIGN.md, "Models")."""
     info = model.info
-    meta = {
+    return {
         "training_window": {"from": to_date(info["window"]["first_day"]).isoformat(),
                             "to": to_date(info["window"]["last_day"]).isoformat()},
         "rows": {k: info[k] for k in ("rows", "positives", "placements", "feedback",
@@ -110,12 +102,27 @@ def train(ctx: Context, *, activate_if_none: bool = True) -> TrainResult:
                  "declined or marked \"passar inte\"; withdrawn and ongoing are left out",
         "features": info["features"], "estimator": info["estimator"],
         "validation": info["validation"],
-        "hyper_parameters": model.ranker.get_params(deep=False) | {
-            "base": repr(model.ranker.estimator)},
+        "hyper_parameters": {"estimator": repr(model.ranker.estimator),
+                             "method": model.ranker.method,
+                             "calibration_share": model.ranker.calibration_share},
     }
+
+
+def active_version(ctx: Context) -> str | None:
+    row = models.active_model(ctx.session)
+    return row.version if row else None
+
+
+def train(ctx: Context, *, activate_if_none: bool = True) -> TrainResult:
+    """Fit on the whole history, save a version, make it active when none is."""
+    data = load_history(ctx)
+    rows = training_rows(data)
+    model = fit_from_history(ctx, rows, data)
+    meta = version_metadata(model)
     version = registry.save(model, ctx.settings.models_dir, meta)
     activated = False
-    if activate_if_none and history.active_model(ctx.session) is None:
-        history.set_active_model(ctx.session, version, ctx.now(), ctx.principal.user_id or None)
+    if activate_if_none and models.active_model(ctx.session) is None:
+        models.activate(ctx.session, version, at=ctx.now(), by=ctx.principal.user_id or None,
+                        action="train")
         activated = True
     return TrainResult(version, activated, meta)

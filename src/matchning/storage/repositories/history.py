@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from matchning.domain.vocab import SlotStatus
 from matchning.storage.repositories.catalog import occupied_places
 from matchning.storage.tables import (
-    ActiveModelRow,
     EmployerRow,
     FeedbackRow,
     ParticipantRow,
@@ -115,22 +114,6 @@ def pair_history(session: Session, participant_ids: list[int], rejected_since: d
                    FeedbackRow.created_at >= rejected_since)):
         out[pid]["rejected"].add(sid)
     return out
-
-
-def active_model(session: Session, name: str = "default") -> ActiveModelRow | None:
-    return session.get(ActiveModelRow, name)
-
-
-def set_active_model(session: Session, version: str, at: datetime, by: int | None,
-                     name: str = "default") -> ActiveModelRow:
-    row = session.get(ActiveModelRow, name)
-    if row is None:
-        row = ActiveModelRow(name=name, version=version, activated_at=at, activated_by=by)
-        session.add(row)
-    else:
-        row.version, row.activated_at, row.activated_by = version, at, by
-    session.flush()
-    return row
 
 
 def monitoring_by_participant(session: Session) -> dict[int, dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""Scheduled jobs (APScheduler): the nightly retrain."""
