@@ -104,7 +104,7 @@ def test_counts_match_config_and_summary(demo: Seeded) -> None:
     t, counts = demo.tables, demo.summary.counts
     # The demo writes no audit rows, activates no model and runs no retrain.
     assert {name: len(df) for name, df in t.items()
-            if name not in ("audit_log", "active_model", "model_activations",
+            if name not in ("audit_log", "active_model", "model_activations", "change_counters",
                             "retrain_runs")} == counts
     assert (len(t["units"]), len(t["employers"]), len(t["slots"]),
             len(t["participants"])) == (1, 40, 80, 120)

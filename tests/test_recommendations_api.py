@@ -308,6 +308,19 @@ def test_proposed_slot_moves_to_excluded(w: Trained) -> None:
     assert "already_proposed" in [r["code"] for r in hit["rules"]]
 
 
+def test_a_paused_slot_leaves_the_list_at_once(w: Trained) -> None:
+    """The worker's slot cache follows the slots' change counter: an edit is seen by the very
+    next request, with no restart (places taken and freed bump the same counter)."""
+    first = slot_ids(recommend(w, k=K))[0]
+    r = w.client.patch(f"{API}/slots/{first}", json={"status": "paused"},
+                       headers=w.actors["cons"].headers)
+    assert r.status_code == 200, r.text
+    after = slot_ids(recommend(w, k=K))
+    assert first not in after
+    hit = next(i for i in excluded(w)["items"] if i["slot"]["id"] == first)
+    assert [r["code"] for r in hit["rules"]] == ["slot_not_open"]
+
+
 # --- candidates -----------------------------------------------------------------------------
 
 def test_candidates_are_the_units_waiting_participants_best_first(w: Trained) -> None:

@@ -279,7 +279,7 @@ class RecommendationsPublic(BaseModel):
     participant_id: int
     model_version: str
     feasible: int = Field(description="Öppna platser som klarar alla regler")
-    considered: int = Field(description="Öppna platser som prövades")
+    considered: int = Field(description="Öppna och pausade platser som prövades")
     items: list[RecommendationPublic]
 
     @classmethod

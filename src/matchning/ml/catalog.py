@@ -6,15 +6,16 @@ against every slot with a handful of numpy operations.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from matchning.domain.vocab import DRIVING_LICENCES, SWEDISH_RANK, SwedishLevel
 from matchning.ml.dates import FAR_FUTURE, day_numbers
-from matchning.ml.geo import resolve_points
+from matchning.ml.geo import haversine_km, resolve_points
 from matchning.reference import ReferenceData
 
 LICENCE_BIT = {lic: 1 << i for i, lic in enumerate(DRIVING_LICENCES)}
@@ -69,9 +70,32 @@ class SlotMatrix:
     supervisor: np.ndarray
     may_lead: np.ndarray
     occupation: np.ndarray    # SSYK code as int (e.g. 9621)
+    _reach: ReachIndex | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def take(self, idx: np.ndarray) -> SlotMatrix:
+        """The slots at `idx`, in that order (a request's reachable part)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.name not in ("records", "_reach")}
+        return SlotMatrix(records=[self.records[i] for i in idx], _reach=None,
+                          **{k: v[idx] for k, v in values.items()})
+
+    def indexed(self) -> SlotMatrix:
+        """Build the reach index now (copies made with dataclasses.replace share it)."""
+        if self._reach is None:
+            self._reach = ReachIndex.build(self)
+        return self
+
+    def reachable(self, lat: float, lon: float, km: float) -> np.ndarray:
+        """Indices of the slots that may lie within `km` of the point: every slot of a kommun
+        is skipped only when the kommun's nearest slot must be farther (triangle inequality
+        over the kommun's centroid and the radius of its slots), so nothing within reach is
+        ever lost. A request's cost then grows with the slots a participant can reach."""
+        if self._reach is None:
+            self._reach = ReachIndex.build(self)
+        return self._reach.within(lat, lon, km)
 
     @classmethod
     def from_records(cls, records: Sequence[Mapping[str, Any]], ref: ReferenceData
@@ -105,3 +129,30 @@ class SlotMatrix:
 
     def index_of(self) -> dict[int, int]:
         return {int(i): k for k, i in enumerate(self.ids)}
+
+
+@dataclass
+class ReachIndex:
+    """Slots grouped by kommun, with each group's centroid and radius."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    radius: np.ndarray
+    groups: list[np.ndarray]
+
+    @classmethod
+    def build(cls, slots: SlotMatrix) -> ReachIndex:
+        codes, inverse = np.unique(slots.kommun.astype(str), return_inverse=True)
+        groups = [np.flatnonzero(inverse == g) for g in range(len(codes))]
+        lat = np.array([slots.lat[g].mean() for g in groups]) if groups else np.zeros(0)
+        lon = np.array([slots.lon[g].mean() for g in groups]) if groups else np.zeros(0)
+        radius = np.array([haversine_km(lat[i], lon[i], slots.lat[g], slots.lon[g]).max()
+                           for i, g in enumerate(groups)]) if groups else np.zeros(0)
+        return cls(lat, lon, radius + 0.01, groups)  # a hair of slack for rounding
+
+    def within(self, lat: float, lon: float, km: float) -> np.ndarray:
+        if not self.groups:
+            return np.zeros(0, dtype=np.int64)
+        near = haversine_km(lat, lon, self.lat, self.lon) - self.radius <= km
+        picked = [self.groups[i] for i in np.flatnonzero(near)]
+        return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)

@@ -21,7 +21,7 @@ from matchning.ml.model import MatchModel, fit_model, pair_distances
 from matchning.ml.negatives import sample_negatives
 from matchning.ml.profiles import ProfileMatrix
 from matchning.ml.rule_defs import PairHistory, RuleDay, RuleSettings
-from matchning.ml.rules import evaluate_rules
+from matchning.ml.rules import feasible_slots
 from matchning.ml.rules_check import check_pair
 from matchning.ml.systems import Query, baseline_systems, lightfm_scores, model_scores
 from matchning.ml.timeline import Timeline
@@ -63,7 +63,8 @@ def build_queries(model: MatchModel, inp: EvalInputs, test: pd.DataFrame, ref: R
                   ) -> tuple[list[Query], SlotMatrix, dict]:
     """One query per test placement, with the candidates that passed the rules that day."""
     ids = sorted(inp.slots)
-    base = SlotMatrix.from_records([{**inp.slots[i], "status": "open"} for i in ids], ref)
+    base = SlotMatrix.from_records([{**inp.slots[i], "status": "open"} for i in ids],
+                                   ref).indexed()
     prep = model.prepare(base)
     timeline = Timeline(inp.placements, inp.feedback, inp.slots, ids)
     pos = timeline.pos
@@ -78,12 +79,12 @@ def build_queries(model: MatchModel, inp: EvalInputs, test: pd.DataFrame, ref: R
         S = dataclasses.replace(prep.slots, remaining=remaining)
         hist = timeline.history_at(pid, day, inp.rejection_days, inp.recent_abort_days)
         rday = RuleDay(to_date(day), inp.rules)
-        out = evaluate_rules(row.snapshot, S, hist, rday, ref)
-        idx = np.flatnonzero(out.feasible)
-        target_feasible += bool(out.feasible[pos[int(row.slot_id)]])
+        ok = feasible_slots(row.snapshot, S, hist, rday, ref)
+        idx = ok.idx
+        target_feasible += bool(np.isin(pos[int(row.slot_id)], idx))
         P = ProfileMatrix.from_records([row.snapshot], ref)
         X = model.features(P, model.encode_profiles(P), dataclasses.replace(prep, slots=S),
-                           np.zeros(len(idx), dtype=np.int64), idx, out.distance_km[idx], ref)
+                           np.zeros(len(idx), dtype=np.int64), idx, ok.distance_km, ref)
         g = grades[pid]
         gains = np.array([g.get(int(base.ids[i]), 0) for i in idx], dtype=float)
         queries.append(Query(int(row.placement_id), pid, day, row.snapshot, base.ids[idx], X,
@@ -293,23 +294,20 @@ def evaluate_truth(model: MatchModel, truth: TruthInputs, rules: RuleSettings,
                    ref: ReferenceData, lfm=None, seed: int = 0) -> dict[str, Any]:
     """NDCG@10 against the true probabilities for waiting participants, and the mean true
     probability of each system's top 10 beside the oracle's (the limit)."""
-    S = SlotMatrix.from_records(truth.slots, ref)
+    S = SlotMatrix.from_records(truth.slots, ref).indexed()
     prep = model.prepare(S)
     day = RuleDay(truth.today, rules)
     queries = []
     for pid, profile in truth.profiles.items():
-        out = evaluate_rules(profile, S, truth.histories[pid], day, ref)
-        idx = np.flatnonzero(out.feasible)
-        if len(idx) == 0:
-            continue
-        gains = np.array([truth.p.get((pid, int(S.ids[i])), np.nan) for i in idx])
+        ok = feasible_slots(profile, S, truth.histories[pid], day, ref)
+        gains = np.array([truth.p.get((pid, int(S.ids[i])), np.nan) for i in ok.idx])
         known = ~np.isnan(gains)
-        idx, gains = idx[known], gains[known]
+        idx, gains, dist = ok.idx[known], gains[known], ok.distance_km[known]
         if len(idx) == 0:
             continue
         P = ProfileMatrix.from_records([profile], ref)
         X = model.features(P, model.encode_profiles(P), prep,
-                           np.zeros(len(idx), dtype=np.int64), idx, out.distance_km[idx], ref)
+                           np.zeros(len(idx), dtype=np.int64), idx, dist, ref)
         queries.append(Query(pid, pid, 0, profile, S.ids[idx], X, gains))
     systems = {"model": model_scores(model), **baseline_systems(seed)}
     if lfm is not None:

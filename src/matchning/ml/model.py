@@ -97,8 +97,7 @@ class MatchModel:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         cheap = self.first_stage.decision_function(X)
         top = np.argpartition(-cheap, keep - 1)[:keep] if len(X) > keep else np.arange(len(X))
-        p = self.predict(X[top])
-        raw = self.raw_score(X[top])
+        p, raw = self.ranker.calibrated_and_raw(X[top])
         ranked = top[np.lexsort((top, -raw, -p))]
         scores = np.full(len(X), np.nan)
         scores[top] = p

@@ -19,7 +19,7 @@ import pandas as pd
 from matchning.ml.catalog import SlotMatrix
 from matchning.ml.dates import to_date
 from matchning.ml.rule_defs import RuleDay, RuleSettings
-from matchning.ml.rules import evaluate_rules
+from matchning.ml.rules import feasible_slots
 from matchning.ml.timeline import Timeline
 from matchning.reference import ReferenceData
 
@@ -32,7 +32,8 @@ def sample_negatives(rows: pd.DataFrame, placements: pd.DataFrame,
     """`per_row` unchosen feasible slots for each placement row, labelled 0
     (source "sampled")."""
     ids = sorted(slots)
-    base = SlotMatrix.from_records([{**slots[i], "status": "open"} for i in ids], ref)
+    base = SlotMatrix.from_records([{**slots[i], "status": "open"} for i in ids],
+                                   ref).indexed()
     timeline = Timeline(placements, feedback, slots, ids)
     rng = np.random.default_rng(seed)
     out = []
@@ -42,9 +43,8 @@ def sample_negatives(rows: pd.DataFrame, placements: pd.DataFrame,
         S = dataclasses.replace(base, remaining=timeline.remaining_at(day))
         hist = timeline.history_at(int(row.participant_id), day, rejection_days,
                                    recent_abort_days)
-        ok = evaluate_rules(row.snapshot, S, hist, RuleDay(to_date(day), rules), ref).feasible
-        ok &= base.ids != int(row.slot_id)
-        pool = np.flatnonzero(ok)
+        ok = feasible_slots(row.snapshot, S, hist, RuleDay(to_date(day), rules), ref).idx
+        pool = ok[base.ids[ok] != int(row.slot_id)]
         if len(pool) == 0:
             continue
         for i in rng.choice(pool, size=min(per_row, len(pool)), replace=False):

@@ -88,6 +88,14 @@ class TimeCalibratedClassifier(ClassifierMixin, BaseEstimator):
         p = raw if self.calibrator_ is None else _apply_calibrator(self.calibrator_, raw)
         return np.column_stack([1.0 - p, p])
 
+    def calibrated_and_raw(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated probability, uncalibrated score) from one pass over the trees."""
+        raw = self.raw_score(X)
+        if self.estimator_ is None:
+            return np.ones(len(raw)), raw
+        p = raw if self.calibrator_ is None else _apply_calibrator(self.calibrator_, raw)
+        return p, raw
+
     def raw_score(self, X):
         """The uncalibrated score: breaks the ties of isotonic calibration's flat steps."""
         check_is_fitted(self, "classes_")

@@ -106,3 +106,23 @@ def _member(values: np.ndarray, members: frozenset[int]) -> np.ndarray:
     if not members:
         return np.zeros(len(values), dtype=bool)
     return np.isin(values, np.fromiter(members, dtype=np.int64, count=len(members)))
+
+
+@dataclass
+class Feasible:
+    """The feasible slots (indices into the full catalogue) and their distances."""
+
+    idx: np.ndarray
+    distance_km: np.ndarray
+    checked: int  # slots within reach, on which the rules ran
+
+
+def feasible_slots(profile: Mapping[str, Any], slots: SlotMatrix, history: PairHistory,
+                   day: RuleDay, ref: ReferenceData) -> Feasible:
+    """The rules on the slots the participant can reach only (the others are too far by the
+    commute rule anyway): the same answer as `evaluate_rules`, at the cost of the reach."""
+    lat, lon, _ = profile_point(profile, ref)
+    reach = slots.reachable(lat, lon, float(profile["max_commute_km"]))
+    out = evaluate_rules(profile, slots.take(reach), history, day, ref)
+    ok = out.feasible
+    return Feasible(reach[ok], out.distance_km[ok], len(reach))

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from matchning.domain.vocab import SlotStatus
 from matchning.errors import ModelUnavailable
 from matchning.ml import registry
 from matchning.ml.catalog import SlotMatrix
@@ -26,6 +27,7 @@ from matchning.storage.repositories import history, models
 
 log = logging.getLogger("matchning.matcher")
 RETRY_FAILED_SECONDS = 60.0  # a version that failed to load is tried again after this
+LIVE_STATUSES = (SlotStatus.open.value, SlotStatus.paused.value)
 
 
 @dataclass
@@ -77,7 +79,8 @@ class Matcher:
         cached = self._catalogue
         if cached is not None and cached[0] == key:
             return cached[1]
-        records = history.slot_records(session, only_open=True)
-        prepared = loaded.model.prepare(SlotMatrix.from_records(records, ref))
+        # Paused slots too: the rules remove them, and the excluded list can say why.
+        records = history.slot_records(session, statuses=LIVE_STATUSES)
+        prepared = loaded.model.prepare(SlotMatrix.from_records(records, ref).indexed())
         self._catalogue = (key, prepared)
         return prepared

@@ -17,7 +17,7 @@ from matchning.ml.catalog import SlotMatrix
 from matchning.ml.model import Prepared, pair_distances
 from matchning.ml.profiles import ProfileMatrix
 from matchning.ml.rule_defs import PairHistory, RuleDay, RuleSettings
-from matchning.ml.rules import evaluate_rules
+from matchning.ml.rules import evaluate_rules, feasible_slots
 from matchning.services import access
 from matchning.services.context import Context
 from matchning.services.matcher import LoadedModel
@@ -93,21 +93,22 @@ def _slot_item(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
 
 def _rank_for_profile(ctx: Context, loaded: LoadedModel, prep: Prepared, profile: dict,
                       hist: PairHistory, rules: RuleSettings, f: Filters):
-    out = evaluate_rules(profile, prep.slots, hist, RuleDay(ctx.today, rules), ctx.ref)
-    keep = out.feasible.copy()
+    ok = feasible_slots(profile, prep.slots, hist, RuleDay(ctx.today, rules), ctx.ref)
     S = prep.slots
+    keep = np.ones(len(ok.idx), dtype=bool)
     if f.kommun:
-        keep &= S.kommun == f.kommun
+        keep &= S.kommun[ok.idx] == f.kommun
     if f.occupation:
-        keep &= np.array([str(c).startswith(f.occupation) for c in S.occupation])
+        keep &= np.array([str(c).startswith(f.occupation) for c in S.occupation[ok.idx]],
+                         dtype=bool)
     if f.max_km is not None:
-        keep &= out.distance_km <= f.max_km
-    idx = np.flatnonzero(keep)
+        keep &= ok.distance_km <= f.max_km
+    idx, dist = ok.idx[keep], ok.distance_km[keep]
     P = ProfileMatrix.from_records([profile], ctx.ref)
     EP = loaded.model.encode_profiles(P)
     pi = np.zeros(len(idx), dtype=np.int64)
-    X = loaded.model.features(P, EP, prep, pi, idx, out.distance_km[idx], ctx.ref)
-    return out, idx, X
+    X = loaded.model.features(P, EP, prep, pi, idx, dist, ctx.ref)
+    return ok, idx, dist, X
 
 
 def recommend(ctx: Context, participant_id: int, k: int = 10,
@@ -122,8 +123,8 @@ def recommend(ctx: Context, participant_id: int, k: int = 10,
     unit = ctx.session.get(UnitRow, person.unit_id)
     profile = profile_snapshot(person)
     hist = histories(ctx, unit, [person.id])[person.id]
-    out, idx, X = _rank_for_profile(ctx, loaded, prep, profile, hist,
-                                    rule_settings(ctx, unit), f)
+    ok, idx, dist, X = _rank_for_profile(ctx, loaded, prep, profile, hist,
+                                         rule_settings(ctx, unit), f)
     order, scores = loaded.model.two_stage(X, FIRST_STAGE_KEEP)
     top = order[:k]
     effects = why.contributions(loaded.model, X[top])
@@ -131,7 +132,7 @@ def recommend(ctx: Context, participant_id: int, k: int = 10,
     for rank, (row, eff) in enumerate(zip(top, effects, strict=True), start=1):
         rec = prep.slots.records[idx[row]]
         items.append({"rank": rank, **_slot_item(ctx, rec),
-                      "distance_km": round(float(out.distance_km[idx[row]]), 1),
+                      "distance_km": round(float(dist[row]), 1),
                       "score": round(float(scores[row]), 4),
                       "reasons": why.reasons(X[row], eff, rec, profile,
                                              ctx.ref.occupation_label)})
@@ -140,7 +141,7 @@ def recommend(ctx: Context, participant_id: int, k: int = 10,
                  detail={"k": k, "slot_ids": [i["slot"]["id"] for i in items],
                          "filters": {k_: v for k_, v in vars(f).items() if v is not None}},
                  model_version=loaded.version)
-    return Suggestions(loaded.version, person.id, items, feasible=int(out.feasible.sum()),
+    return Suggestions(loaded.version, person.id, items, feasible=len(ok.idx),
                        considered=len(prep.slots))
 
 

@@ -287,3 +287,13 @@ class RetrainRunRow(Base):
     candidate_metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     active_metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ChangeCounterRow(Base):
+    """A counter per table that a worker's cache follows: one indexed read per request
+    tells whether anything changed (the slots' counter moves with every edit and every place
+    taken or freed)."""
+
+    __tablename__ = "change_counters"
+    name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
