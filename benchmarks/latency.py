@@ -8,7 +8,8 @@ The database holds a seeded demo world (`matchning demo ...`) with an active mod
 (`matchning train`). Each timed call is `services.recommendations.recommend` in its own unit
 of work: the active-row check, rules over every open slot, features, both stages, reasons and
 the audit row, committed. The floor is a bare numpy dot product and top 10 over as many slot
-vectors (64 float32 each) as there are open slots. Prints a table and writes JSON to --out.
+vectors (64 float32 each) as the catalogue holds (open and paused slots; the rules remove
+the paused). Prints a table and writes JSON to --out.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()} {platform.processor() or ''}".strip(),
         "python": platform.python_version(), "database": engine.dialect.name,
-        "open_slots": open_slots, "participants": len(chosen), "k": args.k,
+        "catalogue_slots": open_slots, "participants": len(chosen), "k": args.k,
         "first_call_s": round(warm_s, 2),
         "feasible_slots": {"mean": round(float(np.mean(feasible)), 1),
                            "max": int(np.max(feasible))},
@@ -106,7 +107,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     s, f = result["suggest_ms"], result["floor_ms"]
-    print(f"{'open slots':<14}{'calls':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+    print(f"{'slots':<14}{'calls':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
           f"{'floor p50':>11}{'ratio':>7}")
     print(f"{open_slots:<14}{len(chosen):>7}{s['p50']:>9}{s['p95']:>9}{s['p99']:>9}"
           f"{f['p50']:>11}{result['ratio_p50']:>7}")
