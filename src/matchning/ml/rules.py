@@ -15,6 +15,7 @@ import numpy as np
 from matchning.ml.catalog import SlotMatrix, licence_mask, swedish_rank
 from matchning.ml.dates import FAR_PAST, day_number
 from matchning.ml.geo import pair_distance_km, resolve_points
+from matchning.ml.profiles import ProfileMatrix
 from matchning.ml.rule_defs import (
     ACCESSIBLE_WORKPLACE,
     NO_HEAVY_LIFTING,
@@ -126,3 +127,49 @@ def feasible_slots(profile: Mapping[str, Any], slots: SlotMatrix, history: PairH
     out = evaluate_rules(profile, slots.take(reach), history, day, ref)
     ok = out.feasible
     return Feasible(reach[ok], out.distance_km[ok], len(reach))
+
+
+def evaluate_rules_for_slot(profiles: list[Mapping[str, Any]], slot: SlotMatrix,
+                            histories: list[PairHistory], day: RuleDay,
+                            ref: ReferenceData) -> RuleOutcome:
+    """Every rule for one slot (`slot` holds exactly one) against many participants: the same
+    rules as `evaluate_rules`, vectorised the other way (one row per profile)."""
+    assert len(slot) == 1, "one slot at a time"
+    s = day.settings
+    n = len(profiles)
+    today = day_number(day.today, 0)
+    P = ProfileMatrix.from_records(profiles, ref)
+    dist = pair_distance_km(P.lat, P.lon, P.has_point, P.kommun, slot.lat[0], slot.lon[0],
+                            slot.has_point[0], slot.kommun[0], s.same_kommun_km)
+    adapt = [set(p.get("adaptations") or ()) for p in profiles]
+    held = np.array([licence_mask(sorted(licences_held(p.get("driving_licences"))))
+                     for p in profiles], dtype=np.int64)
+    earliest = np.array([day_number(p.get("earliest_start"), FAR_PAST) for p in profiles],
+                        dtype=np.int64)
+    limit = np.array([hours_limit(p, s.reduced_hours_max) for p in profiles], dtype=float)
+    hours = slot.hours[0]
+    sid, emp = int(slot.ids[0]), int(slot.employer[0])
+    one = lambda flag: np.full(n, bool(flag))  # noqa: E731 - a slot-only rule, per profile
+    checks = {
+        "slot_not_open": one(not slot.is_open[0]),
+        "period_over": one(slot.end[0] < today),
+        "starts_too_late": one(slot.start[0] > today + s.start_horizon_days),
+        "no_free_place": one(slot.remaining[0] <= 0),
+        "too_far": dist > P.commute,
+        "driving_licence": (int(slot.licences[0]) & ~held) != 0,
+        "swedish_level": slot.swedish[0] > P.swedish,
+        "physical_demand": np.array([slot.demand[0] == 2 and NO_HEAVY_LIFTING in a
+                                     for a in adapt], dtype=bool),
+        "not_accessible": np.array([not slot.accessible[0] and ACCESSIBLE_WORKPLACE in a
+                                    for a in adapt], dtype=bool),
+        "too_many_hours": (~np.isnan(limit) & (not np.isnan(hours))
+                           & (np.nan_to_num(hours) > limit)),
+        "ends_before_start": slot.end[0] < earliest,
+        "already_proposed": np.array([sid in h.blocked_slots for h in histories], dtype=bool),
+        "not_suitable": np.array([sid in h.rejected_slots for h in histories], dtype=bool),
+        "recent_abort": np.array([emp in h.aborted_employers for h in histories], dtype=bool),
+    }
+    failed = np.zeros(n, dtype=np.int64)
+    for code, broken in checks.items():
+        failed |= np.where(broken, BIT[code], 0)
+    return RuleOutcome(failed=failed, distance_km=np.asarray(dist, dtype=float))

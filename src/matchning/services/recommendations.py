@@ -14,10 +14,10 @@ from matchning.domain.vocab import ParticipantStatus
 from matchning.errors import InvalidInput, ModelUnavailable
 from matchning.ml import reasons as why
 from matchning.ml.catalog import SlotMatrix
-from matchning.ml.model import Prepared, pair_distances
+from matchning.ml.model import Prepared
 from matchning.ml.profiles import ProfileMatrix
 from matchning.ml.rule_defs import PairHistory, RuleDay, RuleSettings
-from matchning.ml.rules import evaluate_rules, feasible_slots
+from matchning.ml.rules import evaluate_rules, evaluate_rules_for_slot, feasible_slots
 from matchning.services import access
 from matchning.services.context import Context
 from matchning.services.matcher import LoadedModel
@@ -194,19 +194,18 @@ def candidates(ctx: Context, slot_id: int, k: int = 10) -> Suggestions:
                                        status=ParticipantStatus.waiting.value)
     hists = histories(ctx, unit, [p.id for p in people])
     day = RuleDay(ctx.today, rules)
-    fit: list[ParticipantRow] = []
-    profiles = []
-    for person in people:
-        profile = profile_snapshot(person)
-        if evaluate_rules(profile, S, hists[person.id], day, ctx.ref).feasible[0]:
-            fit.append(person)
-            profiles.append(profile)
+    snapshots = [profile_snapshot(person) for person in people]
+    out = evaluate_rules_for_slot(snapshots, S, [hists[p.id] for p in people], day, ctx.ref) \
+        if people else None
+    keep = np.flatnonzero(out.feasible) if out is not None else np.zeros(0, dtype=np.int64)
+    fit: list[ParticipantRow] = [people[i] for i in keep]
+    profiles = [snapshots[i] for i in keep]
     items: list[dict[str, Any]] = []
     if fit:
         P = ProfileMatrix.from_records(profiles, ctx.ref)
         pi = np.arange(len(fit))
         si = np.zeros(len(fit), dtype=np.int64)
-        dist = pair_distances(P, S, pi, si, rules.same_kommun_km)
+        dist = out.distance_km[keep]
         X = loaded.model.features(P, loaded.model.encode_profiles(P), prep, pi, si, dist,
                                   ctx.ref)
         p = loaded.model.predict(X)
