@@ -41,7 +41,8 @@ def slot_records(session: Session, *, only_open: bool = False,
                  statuses: tuple[str, ...] | None = None,
                  slot_ids: list[int] | None = None) -> list[dict[str, Any]]:
     """Slots as plain dicts with their employer's name, sector and size, and free places."""
-    taken = occupied_places().subquery()
+    # Count taken places only for the slots asked for: one slot must not scan every placement.
+    taken = occupied_places(slot_ids).subquery()
     cols = [getattr(SlotRow, c) for c in SLOT_COLUMNS]
     stmt = (select(*cols, EmployerRow.name, EmployerRow.sector, EmployerRow.size_band,
                    func.coalesce(taken.c.taken, 0))
