@@ -12,49 +12,29 @@ p50 / p95 / p99 with the number of waiting participants per unit, and writes JSO
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import time
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import select
+from world import open_world, parser, percentiles  # beside this script
 
-from matchning.config import Settings
 from matchning.domain.vocab import ParticipantStatus, Role
 from matchning.services import recommendations, users
 from matchning.services.context import Context
-from matchning.services.matcher import Matcher
-from matchning.storage.db import make_engine, make_session_factory, unit_of_work
+from matchning.storage.db import unit_of_work
 from matchning.storage.tables import ParticipantRow, SlotRow, UnitRow, UserRow
 
 
-def percentiles(ms: list[float]) -> dict[str, float]:
-    a = np.asarray(ms)
-    return {f"p{q}": round(float(np.percentile(a, q)), 2) for q in (50, 95, 99)}
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--database-url", required=True)
-    ap.add_argument("--models-dir", type=Path, required=True)
+    ap = parser(__doc__, "reports/candidates.json")
     ap.add_argument("--slots", type=int, default=200)
-    ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--today", type=date.fromisoformat, default=None)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=Path("reports/candidates.json"))
     args = ap.parse_args()
-    if args.today is not None:  # the world's periods are relative to its own last day
-        noon = datetime(args.today.year, args.today.month, args.today.day, 12, tzinfo=UTC)
-        Context.today = property(lambda self: args.today)  # type: ignore[method-assign]
-        Context.now = staticmethod(lambda: noon)  # type: ignore[method-assign]
-
-    engine = make_engine(args.database_url)
-    factory = make_session_factory(engine)
-    settings = Settings(database_url=args.database_url, models_dir=args.models_dir)
-    matcher = Matcher(args.models_dir)
+    world = open_world(args)
+    engine, factory, settings, matcher = (world.engine, world.factory, world.settings,
+                                          world.matcher)
     with factory() as session:
         units = session.execute(select(UnitRow.id, UnitRow.kommuner)).all()
         consultant = {u: session.scalars(select(UserRow).where(
