@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from matchning.domain.snapshot import profile_snapshot
-from matchning.domain.vocab import ParticipantStatus
+from matchning.domain.snapshot import SNAPSHOT_FIELDS, profile_snapshot
 from matchning.errors import InvalidInput, ModelUnavailable
 from matchning.ml import reasons as why
 from matchning.ml.catalog import SlotMatrix
@@ -22,7 +21,7 @@ from matchning.services import access
 from matchning.services.context import Context
 from matchning.services.matcher import LoadedModel
 from matchning.storage.repositories import audit, history
-from matchning.storage.tables import ParticipantRow, UnitRow
+from matchning.storage.tables import UnitRow
 
 FIRST_STAGE_KEEP = 300
 
@@ -190,15 +189,14 @@ def candidates(ctx: Context, slot_id: int, k: int = 10) -> Suggestions:
     prep = loaded.model.prepare(S)
     unit = ctx.session.get(UnitRow, unit_id)
     rules = rule_settings(ctx, unit)
-    people = history.participant_rows(ctx.session, unit_id=unit_id,
-                                       status=ParticipantStatus.waiting.value)
+    people = history.waiting_profiles(ctx.session, unit_id, SNAPSHOT_FIELDS)
     hists = histories(ctx, unit, [p.id for p in people])
     day = RuleDay(ctx.today, rules)
-    snapshots = [profile_snapshot(person) for person in people]
+    snapshots = [profile_snapshot(person.fields) for person in people]
     out = evaluate_rules_for_slot(snapshots, S, [hists[p.id] for p in people], day, ctx.ref) \
         if people else None
     keep = np.flatnonzero(out.feasible) if out is not None else np.zeros(0, dtype=np.int64)
-    fit: list[ParticipantRow] = [people[i] for i in keep]
+    fit = [people[i] for i in keep]
     profiles = [snapshots[i] for i in keep]
     items: list[dict[str, Any]] = []
     if fit:
@@ -217,7 +215,7 @@ def candidates(ctx: Context, slot_id: int, k: int = 10) -> Suggestions:
                 "rank": rank,
                 "participant": {"id": person.id, "external_id": person.external_id,
                                 "display_name": person.display_name,
-                                "kommunkod": person.kommunkod},
+                                "kommunkod": person.fields["kommunkod"]},
                 "distance_km": round(float(dist[row]), 1), "score": round(float(p[row]), 4),
                 "reasons": why.reasons(X[row], eff, recs[0], profiles[row],
                                        ctx.ref.occupation_label)})
