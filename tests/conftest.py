@@ -190,3 +190,25 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
+
+
+def seed_and_train(engine: Engine, settings: Settings):
+    """TRAINED_WORLD seeded into `engine` with a trained, active model: (the training result,
+    the id of the world's unit demo-u-1)."""
+    from sqlalchemy import select
+
+    from matchning.demo import seed_demo_world
+    from matchning.demo.config import UNIT_ID
+    from matchning.domain.principal import SYSTEM
+    from matchning.services import training
+    from matchning.storage.db import unit_of_work
+    from matchning.storage.tables import UnitRow
+
+    seed_demo_world(engine, TRAINED_WORLD, truth_path=None)
+    with unit_of_work(make_session_factory(engine)) as session:
+        result = training.train(Context(session=session, principal=SYSTEM, settings=settings))
+        unit_id = session.scalars(select(UnitRow.id).where(
+            UnitRow.external_id == UNIT_ID.format(1))).one()
+    assert result.activated
+    return result, unit_id
+

@@ -30,8 +30,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchning.api.app import create_app
 from matchning.config import Settings
-from matchning.demo import seed_demo_world
-from matchning.demo.config import UNIT_ID
 from matchning.domain.principal import SYSTEM
 from matchning.domain.vocab import ParticipantStatus, Role
 from matchning.ml.registry import ARTIFACT, METADATA
@@ -45,9 +43,8 @@ from matchning.storage.tables import (
     AuditRow,
     ModelActivationRow,
     RetrainRunRow,
-    UnitRow,
 )
-from tests.conftest import DEMO_TODAY, TRAINED_WORLD, backend_engine
+from tests.conftest import DEMO_TODAY, backend_engine, seed_and_train
 from tests.factories import Actor, World
 from tests.helpers_api import API, assert_error, quick_user
 
@@ -127,17 +124,12 @@ def lifecycle_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     settings = Settings(environment="test", data_dir=tmp, models_dir=tmp / "models",
                         secret_key="test-secret-key")
     with backend_engine(request, tmp) as engine:
-        seed_demo_world(engine, TRAINED_WORLD, truth_path=None)
+        first, unit_id = seed_and_train(engine, settings)
         factory = make_session_factory(engine)
-        with unit_of_work(factory) as session:
-            first = training.train(Context(session=session, principal=SYSTEM,
-                                           settings=settings))
-            unit_id = session.scalars(select(UnitRow.id).where(
-                UnitRow.external_id == UNIT_ID.format(1))).one()
+        with factory() as session:
             participant = history.participant_rows(
                 session, unit_id=unit_id, status=ParticipantStatus.waiting.value)[0].id
             train_activation = session.scalar(select(func.max(ModelActivationRow.id)))
-        assert first.activated
         b = retraining.retrain(factory, engine, settings, trigger="cli").candidate_version
         with unit_of_work(factory) as session:
             c = training.train(Context(session=session, principal=SYSTEM, settings=settings),

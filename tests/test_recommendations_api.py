@@ -24,20 +24,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchning.api.app import create_app
 from matchning.config import Settings
-from matchning.demo import seed_demo_world
-from matchning.demo.config import UNIT_ID
 from matchning.domain.principal import SYSTEM
 from matchning.domain.snapshot import profile_snapshot
 from matchning.domain.vocab import ParticipantStatus, Role
 from matchning.ml.rule_defs import RULE_CODES, RuleDay
 from matchning.ml.rules_check import check_pair
-from matchning.services import recommendations, training
+from matchning.services import recommendations
 from matchning.services.context import Context
 from matchning.services.matcher import Matcher
-from matchning.storage.db import make_session_factory, unit_of_work
+from matchning.storage.db import make_session_factory
 from matchning.storage.repositories import history
 from matchning.storage.tables import ActiveModelRow, AuditRow, ParticipantRow, UnitRow
-from tests.conftest import TRAINED_WORLD, backend_engine
+from tests.conftest import backend_engine, seed_and_train
 from tests.factories import Actor, World
 from tests.helpers_api import API, assert_error, quick_user
 
@@ -112,15 +110,10 @@ def trained(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     settings = Settings(environment="test", data_dir=tmp, models_dir=tmp / "models",
                         secret_key="test-secret-key")
     with backend_engine(request, tmp) as engine:
-        seed_demo_world(engine, TRAINED_WORLD, truth_path=None)
+        result, unit_id = seed_and_train(engine, settings)
         factory = make_session_factory(engine)
-        with unit_of_work(factory) as session:
-            result = training.train(Context(session=session, principal=SYSTEM,
-                                            settings=settings))
-            unit_id = session.scalars(select(UnitRow.id).where(
-                UnitRow.external_id == UNIT_ID.format(1))).one()
+        with factory() as session:
             employer_id = history.slot_records(session)[0]["employer_id"]
-        assert result.activated
         world = World(factory, settings)
         unit_b = world.unit(name="Arbetsmarknadsenheten Göteborg", kommuner=["1480"])
         actors = {"cons": quick_user(world, Role.consultant, unit_id=unit_id),
