@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow lint ci install clean
+.PHONY: run test test-slow browser lint ci install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,13 @@ test: install $(LIGHTFM)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/pytest -q -n 2 -m "not slow"
 
-## The slow suite: end-to-end start of the service, later browser, fuzzing, load and faults.
-test-slow: install $(LIGHTFM)
+## The slow suite: end-to-end start of the service, the browser tests, fuzzing, load and faults.
+test-slow: install $(LIGHTFM) browser
 	$(BIN)/pytest -q -m slow
+
+## Debian's Chromium for the browser tests (never a browser download by a test tool).
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks scripts

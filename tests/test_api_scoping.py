@@ -161,6 +161,18 @@ TABLE: list[Row] = [
     row("GET", "/participants/{participant_id}/feedback", "401 200 404 403 403 200 404 200",
         participant_id="participant_a"),
 
+    # Erasure: the participant's own unit staff only, and only without open placements
+    # (p_done's one placement is completed; participant_a's is still proposed).
+    row("DELETE", "/participants/{participant_id}", "401 204 404 403 403 204 404 403",
+        participant_id="p_done"),
+    row("DELETE", "/participants/{participant_id}", "401 409 404 403 403 409 404 403",
+        participant_id="participant_a"),
+
+    # Audit log: unit admins (their unit's rows) and system admins (all).
+    row("GET", "/audit", "401 403 403 403 403 200 200 200"),
+    row("GET", "/audit", "401 403 403 403 403 200 200 200",
+        query="participant_id={participant_a}&from=2026-01-01&to=2030-12-31"),
+
     # Placements: the unit proposes and follows up; the employer sees those proposed to it
     # (others: 404) and may accept, decline, start, complete and abort, but not withdraw.
     row("POST", "/placements", "401 201 404 403 403 201 404 403", body="propose_a_e2"),
@@ -526,6 +538,8 @@ def test_lists_show_only_what_the_role_may_see(scene: Scene) -> None:
 @pytest.mark.parametrize(("role", "url", "method"), [
     ("cons_b", "/participants/{participant_a}", "GET"),
     ("cons_b", "/participants/{participant_a}", "PATCH"),
+    ("cons_b", "/participants/{participant_a}", "DELETE"),
+    ("admin_b", "/participants/{participant_a}", "DELETE"),
     ("admin_b", "/participants/{participant_a}/feedback", "GET"),
     ("cons_b", "/placements/{pl_proposed}", "GET"),
     ("emp_other", "/placements/{pl_proposed}", "GET"),

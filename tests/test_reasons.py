@@ -219,3 +219,20 @@ def test_gradient_boosting_score_never_rises_with_distance():
             assert by_code(found).get("distance", {}).get("kind") != "against"
     assert km == sorted(km)
     assert all(b <= a + 1e-12 for a, b in itertools.pairwise(scores)), scores
+
+
+def test_facts_that_cannot_explain_their_direction_are_left_out() -> None:
+    """An unknown working time says nothing; "no job chance" is never a reason for; the next
+    group takes the freed place."""
+    x = np.zeros(len(COLUMN))
+    effect = np.zeros(len(REASON_GROUPS))
+    hours, job, distance = (REASON_GROUPS.index(g) for g in ("hours", "job_chance", "distance"))
+    effect[hours], effect[job], effect[distance] = 0.09, 0.08, 0.01
+    x[COLUMN["distance_km"]] = 7.0
+    slot = {"hours_per_week": None, "occupation_code": "5120"}
+    out = reasons(x, effect, slot, {"swedish_level": "D"}, REF.occupation_label)
+    assert [r["code"] for r in out] == ["distance"]
+    x[COLUMN["may_lead_to_job"]] = 1
+    out = reasons(x, effect, slot, {"swedish_level": "D"}, REF.occupation_label)
+    assert [(r["code"], r["text"]) for r in out][:1] == [
+        ("job_chance", "platsen kan leda till anställning")]

@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = 1
     token_ttl_days: int = Field(default=90, ge=1, le=3650)
+    login_rate_limit: str = Field(
+        default="10 per 5 minutes",
+        description="Failed logins allowed per e-mail address and per client address")
+    rate_limit_storage_uri: str = Field(
+        default="memory://",
+        description="Where failed logins are counted; redis://... to share between workers")
+    session_hours: float = Field(default=8, gt=0, le=24 * 30,
+                                 description="A page login lasts this long (signed cookie)")
     same_kommun_distance_km: float = Field(default=5.0, ge=0, le=100)
     max_body_bytes: int = Field(default=1_000_000, ge=10_000)
     # Model lifecycle (docs/lifecycle.md)
@@ -46,6 +54,21 @@ class Settings(BaseSettings):
     retrain_failure_record_seconds: float = Field(
         default=120, ge=0, description="How long a failed run keeps trying to record itself "
                                        "while the database is away")
+    precompute_cron: str = Field(default="0 4 * * *",
+                                 description="When `matchning scheduler` stores the nightly "
+                                             "top lists (crontab; after the retrain)")
+    dask_scheduler: str | None = Field(
+        default=None, description="Dask scheduler address (tcp://host:8786) for `matchning "
+                                  "precompute`; unset: joblib's local backend")
+    # Privacy (docs/security.md): how long audit rows and ended participants are kept.
+    audit_retention_months: int = Field(
+        default=12, ge=1, le=120, description="Audit rows older than this are purged")
+    participant_retention_months: int = Field(
+        default=24, ge=1, le=240,
+        description="A participant ended (avslutad) longer ago than this is erased")
+    privacy_cron: str = Field(default="15 3 * * *",
+                              description="When `matchning scheduler` purges the audit log "
+                                          "and erases expired participants (crontab)")
     log_level: str = "INFO"
     sql_echo: bool = False
 

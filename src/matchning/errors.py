@@ -63,6 +63,12 @@ class InsufficientData(Conflict):
                        "avslutade placeringar, både lyckade och misslyckade.")
 
 
+class TooManyAttempts(MatchningError):
+    code = "too_many_attempts"
+    default_message = ("För många misslyckade inloggningsförsök. Vänta några minuter och "
+                       "försök igen.")
+
+
 class ServiceUnavailable(MatchningError):
     code = "unavailable"
     default_message = "Tjänsten är inte tillgänglig just nu. Försök igen om en stund."

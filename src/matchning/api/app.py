@@ -1,4 +1,5 @@
-"""The FastAPI application: JSON API under /api/v1, health checks, OpenAPI at /docs."""
+"""The FastAPI application: JSON API under /api/v1, the Swedish pages at the root, health
+checks, OpenAPI at /docs."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from threadpoolctl import threadpool_limits
 
-from matchning import __version__
+from matchning import __version__, log_privacy
 from matchning.api import errors
 from matchning.api.limits import BodySizeLimit
 from matchning.api.routes import (
     admin,
+    audit,
     auth,
     employers,
     participants,
@@ -27,13 +29,16 @@ from matchning.api.routes import (
     users,
 )
 from matchning.config import Settings, get_settings
+from matchning.services.login_guard import LoginGuard
 from matchning.services.matcher import Matcher
 from matchning.storage.db import engine_from_settings, make_session_factory
+from matchning.web import errors as page_errors
+from matchning.web.install import install as install_pages
 
 log = logging.getLogger("matchning")
 
 ROUTERS = (auth, units, users, employers, slots, participants, placements, recommendations,
-           reference, admin)
+           reference, admin, audit)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -63,13 +68,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                     "för arbetsmarknadsenheter. Alla anrop kräver `Authorization: Bearer`.",
         lifespan=lifespan,
     )
-    errors.install(app)
+    errors.install(app, page=page_errors.page)
+    log_privacy.install()
     api = APIRouter(prefix="/api/v1")
     for module in ROUTERS:
         api.include_router(module.router)
     app.include_router(api)
     app.add_api_route("/health", health, methods=["GET"], tags=["drift"])
     app.add_api_route("/ready", ready, methods=["GET"], tags=["drift"])
+    app.state.login_guard = LoginGuard(settings or get_settings())
+    install_pages(app, settings or get_settings())
     app.add_middleware(BodySizeLimit, max_bytes=(settings or get_settings()).max_body_bytes)
     return app
 

@@ -391,3 +391,20 @@ class RetrainJobPublic(Out):
     active_metrics: dict[str, Any]
     reason: str | None = Field(description="Varför kandidaten aktiverades eller inte, eller "
                                            "felet")
+
+
+class AuditPublic(Out):
+    """One audit row: who (user id; none for the system itself), when, what, about whom."""
+
+    id: int
+    at: datetime
+    user_id: int | None
+    action: str = Field(description="t.ex. participant.read, recommendations.read, "
+                                    "placement.accept, participant.export, participant.erase, "
+                                    "model.promote")
+    subject_type: str
+    subject_id: str = Field(description="Deltagarens id (efter radering: pseudonymen), "
+                                        "modellversionen, …")
+    unit_id: int | None
+    model_version: str | None = Field(description="Modellversionen bakom förslagen")
+    detail: dict[str, Any]

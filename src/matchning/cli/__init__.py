@@ -10,6 +10,8 @@ from matchning.cli import (
     evaluate_command,
     lifecycle_commands,
     model_commands,
+    precompute_command,
+    privacy_commands,
     serve_commands,
     user_commands,
 )
@@ -21,6 +23,8 @@ data_commands.register(app)
 model_commands.register(app)
 evaluate_command.register(app)
 lifecycle_commands.register(app)
+precompute_command.register(app)
+privacy_commands.register(app)
 app.add_typer(user_commands.app, name="users", help="Enheter, användare, lösenord och tokens.")
 
 

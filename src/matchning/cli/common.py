@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from matchning import log_privacy
 from matchning.config import Settings, get_settings
 from matchning.domain.principal import SYSTEM
 from matchning.errors import MatchningError
@@ -21,6 +22,7 @@ from matchning.storage.db import engine_from_settings, make_session_factory, uni
 def settings() -> Settings:
     logging.basicConfig(level=get_settings().log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_privacy.install()
     return get_settings()
 
 

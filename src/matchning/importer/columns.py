@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from matchning.importer.cells import CellError, parse_cell
+from matchning.importer.cells import PARSERS, CellError, parse_cell
 from matchning.importer.report import RowError
 
 
@@ -111,6 +111,28 @@ def convert(columns: Iterable[Column], cells: dict[str, str]
         except CellError as exc:
             problems.append((col.name, str(exc)))
     return values, problems
+
+
+def converter(columns: Iterable[Column], header: list[str]
+              ) -> Callable[[dict[str, str]], tuple[dict[str, Any], list[tuple[str, str]]]]:
+    """`convert` for one file, with the work that is the same for every row done once: only
+    the header's columns, their parsers looked up."""
+    plan = [(c.name, c.target, PARSERS[c.kind]) for c in columns
+            if c.kind != "ref" and c.name in header]
+
+    def convert_row(cells: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        values: dict[str, Any] = {}
+        problems: list[tuple[str, str]] = []
+        for name, target, parse in plan:
+            cell = cells[name]
+            if not cell or cell.isspace():
+                continue
+            try:
+                values[target] = parse(cell)
+            except CellError as exc:
+                problems.append((name, str(exc)))
+        return values, problems
+    return convert_row
 
 
 def column_for(columns: tuple[Column, ...], field: str, message: str = "") -> str:

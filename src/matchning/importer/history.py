@@ -23,7 +23,7 @@ from matchning.importer.csvread import CsvRow
 from matchning.importer.problems import Problem, raise_if
 from matchning.importer.state import FileState
 from matchning.services.context import Context
-from matchning.storage.repositories import audit, base, catalog, people
+from matchning.storage.repositories import audit, base, catalog, counters, people
 from matchning.storage.tables import (
     ParticipantRow,
     PlacementEventRow,
@@ -193,13 +193,19 @@ def upsert_placement(ctx: Context, row: CsvRow, state: FileState) -> bool:
 
 def sync_participants(ctx: Context, state: FileState) -> None:
     """'i praktik' exactly while a placement is started, as starting and ending one sets it."""
+    units: set[int] = set()
     for pid in sorted(state.touched):
         person = ctx.session.get(ParticipantRow, pid)
         if person is None:
             continue
         busy = people.active_placements_of(ctx.session, pid, (S.started.value,))
+        was = person.status
         if busy and person.status == ParticipantStatus.waiting.value:
             person.status = ParticipantStatus.in_practice.value
         elif not busy and person.status == ParticipantStatus.in_practice.value:
             person.status = ParticipantStatus.waiting.value
+        if person.status != was:
+            units.add(person.unit_id)
+    for unit_id in sorted(units):  # the workers' participant matrices follow these
+        counters.bump(ctx.session, counters.participants_of(unit_id))
     ctx.session.flush()

@@ -2,6 +2,9 @@
 
 A file with any bad row is rolled back as a whole; every bad row is still reported. A later
 file that refers to ids of a file that was not stored reports those rows as errors too.
+New employers, slots and participants are written together at the file's end
+(`importer.bulk`); should that meet a conflict in the database, the file is imported again
+one row at a time, each in a savepoint, so the rows at fault are named.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchning.config import Settings
 from matchning.domain.principal import SYSTEM
 from matchning.errors import MatchningError
+from matchning.importer import bulk
 from matchning.importer import columns as cols
 from matchning.importer.csvread import CsvFileError, CsvRow, read_table
 from matchning.importer.history import sync_participants, upsert_placement
@@ -25,6 +29,7 @@ from matchning.importer.report import FileReport, ImportReport, RowError
 from matchning.importer.rows import upsert_employer, upsert_participant, upsert_slot, upsert_unit
 from matchning.importer.state import FileState
 from matchning.services.context import Context
+from matchning.storage.repositories import counters
 
 
 @dataclass(frozen=True)
@@ -33,13 +38,20 @@ class FileKind:
     columns: tuple[cols.Column, ...]
     upsert: Callable[[Context, CsvRow, FileState], bool]  # True: inserted, False: updated
     finish: Callable[[Context, FileState], None] | None = None
+    bulk: bool = False  # new rows wait for the end (the upsert opens its own savepoints)
+
+
+def _write_pending(ctx: Context, state: FileState) -> None:
+    if state.pending is not None:
+        bulk.write(ctx, state.pending)
 
 
 FILES = (
     FileKind("units.csv", cols.UNIT_COLUMNS, upsert_unit),
-    FileKind("employers.csv", cols.EMPLOYER_COLUMNS, upsert_employer),
-    FileKind("slots.csv", cols.SLOT_COLUMNS, upsert_slot),
-    FileKind("participants.csv", cols.PARTICIPANT_COLUMNS, upsert_participant),
+    FileKind("employers.csv", cols.EMPLOYER_COLUMNS, upsert_employer, _write_pending, True),
+    FileKind("slots.csv", cols.SLOT_COLUMNS, upsert_slot, _write_pending, True),
+    FileKind("participants.csv", cols.PARTICIPANT_COLUMNS, upsert_participant, _write_pending,
+             True),
     FileKind("placements.csv", cols.PLACEMENT_COLUMNS, upsert_placement, sync_participants),
 )
 KNOWN = tuple(k.name for k in FILES)
@@ -71,7 +83,7 @@ def import_directory(session_factory: sessionmaker[Session], directory: Path,
 
 
 def _import_file(factory: sessionmaker[Session], settings: Settings, kind: FileKind, path: Path,
-                 failed: set[str]) -> FileReport:
+                 failed: set[str], *, together: bool = True) -> FileReport:
     report = FileReport(kind.name)
     try:
         table = read_table(path)
@@ -83,17 +95,26 @@ def _import_file(factory: sessionmaker[Session], settings: Settings, kind: FileK
     if report.errors:
         return report
     report.errors.extend(table.bad_rows)
-    state = FileState(kind.columns, table.header, failed)
+    state = FileState(kind.columns, table.header, failed, bulk=kind.bulk and together)
     inserted = updated = 0
     with factory() as session:
         ctx = Context(session=session, principal=SYSTEM, settings=settings)
-        for row in table.rows:
-            outcome, problems = _import_row(ctx, kind, row, state)
-            report.errors.extend(RowError(row.line, c, m) for c, m in problems)
-            inserted += outcome is True
-            updated += outcome is False
-        if not report.errors and kind.finish is not None:
-            kind.finish(ctx, state)
+        # Change counters move once per file, not once per row (see counters.deferred).
+        with counters.deferred(session):
+            for row in table.rows:
+                outcome, problems = _import_row(ctx, kind, row, state)
+                report.errors.extend(RowError(row.line, c, m) for c, m in problems)
+                inserted += outcome is True
+                updated += outcome is False
+            if not report.errors and kind.finish is not None:
+                try:
+                    kind.finish(ctx, state)
+                except IntegrityError:
+                    if not state.bulk:
+                        raise
+                    session.rollback()  # a row conflicts after all: find it row by row
+                    return _import_file(factory, settings, kind, path, failed,
+                                        together=False)
         if report.errors:
             session.rollback()
             report.errors.sort(key=lambda e: e.line)
@@ -105,8 +126,11 @@ def _import_file(factory: sessionmaker[Session], settings: Settings, kind: FileK
 
 def _import_row(ctx: Context, kind: FileKind, row: CsvRow, state: FileState
                 ) -> tuple[bool | None, list[Problem]]:
-    """(inserted?, problems); a savepoint keeps a bad row from affecting the rows after it."""
+    """(inserted?, problems); a savepoint keeps a bad row from affecting the rows after it
+    (a file written together opens one only where a row writes at once: its updates)."""
     try:
+        if state.bulk:
+            return kind.upsert(ctx, row, state), []
         with ctx.session.begin_nested():
             return kind.upsert(ctx, row, state), []
     except RowProblems as exc:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from matchning.importer.columns import Column, convert
+from matchning.importer.columns import Column, converter
 from matchning.importer.csvread import CsvRow
 from matchning.importer.problems import Problem, from_validation
 
@@ -24,6 +24,21 @@ class FileState:
     failed: set[str]  # files of this import that were not stored
     seen: dict[Hashable, int] = field(default_factory=dict)  # row key → line
     touched: set[int] = field(default_factory=set)  # participants whose placements changed
+    bulk: bool = True  # new rows wait for the file's end (importer.bulk); False: one by one
+    pending: Any = None  # importer.bulk.Pending of this file's new rows
+    known: dict[Hashable, int] | None = None  # stored rows' external ids, loaded once
+    memo: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _convert: Callable[[dict[str, str]], tuple[dict[str, Any], list[Problem]]] | None = None
+
+    def cached(self, kind: str, find: Callable[[str], Any]) -> Callable[[str], Any]:
+        """`find` remembered for the file: the rows other files stored do not change while
+        this one is imported, so each id is looked up once."""
+        def get(ext: str) -> Any:
+            key = (kind, ext)
+            if key not in self.memo:
+                self.memo[key] = find(ext)
+            return self.memo[key]
+        return get
 
     def external_id(self, row: CsvRow, problems: list[Problem], *scope: str) -> str:
         """The row's own id; a repeated id (within `scope`) is a problem."""
@@ -54,7 +69,9 @@ class FileState:
         return found
 
     def values(self, row: CsvRow, problems: list[Problem]) -> dict[str, Any]:
-        values, cell_problems = convert(self.columns, row.cells)
+        if self._convert is None:
+            self._convert = converter(self.columns, self.header)
+        values, cell_problems = self._convert(row.cells)
         problems.extend(cell_problems)
         return values
 

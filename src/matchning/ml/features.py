@@ -54,24 +54,26 @@ def shared_digits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class Vectorisers(BaseEstimator, TransformerMixin):
     """Skill sets against JobTech labels (normalised) and stemmed Swedish TF-IDF.
 
-    Fitted on the training window's slots and profiles; `transform_*` keep the vocabulary.
+    The vocabularies are fitted on the training window's slots only: a saved model holds no
+    word a participant wrote, so erasing a person leaves nothing of them in the model files
+    (docs/security.md). Profile-only words could not match a slot anyway. `transform_*` keep
+    the vocabulary.
     """
 
     def __init__(self, min_df: int = 1, max_features: int | None = 50_000):
         self.min_df = min_df
         self.max_features = max_features
 
-    def fit(self, slot_records, profile_records):
+    def fit(self, slot_records, profile_records=None):
+        """`profile_records` is accepted for the callers' sake and deliberately unused."""
         self.skills_ = CountVectorizer(analyzer=skill_labels, binary=True, dtype=np.float32)
         # A sentinel document keeps the vocabulary non-empty when nobody lists a skill.
         self.skills_.fit([r.get("required_skills", []) + r.get("nice_skills", [])
-                          for r in slot_records]
-                         + [r.get("skills", []) for r in profile_records] + [[EMPTY]])
+                          for r in slot_records] + [[EMPTY]])
         self.text_ = TfidfVectorizer(analyzer=swedish_tokens, sublinear_tf=True,
                                      min_df=self.min_df, max_features=self.max_features,
                                      dtype=np.float32)
-        self.text_.fit([slot_text(r) for r in slot_records]
-                       + [r.get("profile_text") or "" for r in profile_records] + [EMPTY])
+        self.text_.fit([slot_text(r) for r in slot_records] + [EMPTY])
         return self
 
     def skills(self, label_lists) -> sp.csr_matrix:

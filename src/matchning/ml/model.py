@@ -34,6 +34,12 @@ from matchning.ml.ranker import FirstStage, TimeCalibratedClassifier, candidate_
 from matchning.reference import ReferenceData
 
 VALIDATION_SHARE = 0.2
+# The estimator learns from the most recent labelled rows only (and their sampled negatives);
+# the employers' statistics still count every outcome. On the 100,000-placement demo world
+# the test ranking AUC is flat from 20,000 labelled rows on (benchmarks/learning_curve.py,
+# docs/performance.md), and the newest outcomes say most about today's employers; beyond
+# this the fit costs time and memory and teaches nothing new.
+MAX_TRAINING_ROWS = 120_000
 SAMPLED_WEIGHT = 1.0   # weight of a sampled negative against a real placement
 CALIBRATIONS = ("isotonic", "sigmoid")
 
@@ -125,6 +131,20 @@ def pair_distances(P: ProfileMatrix, S: SlotMatrix, pi: np.ndarray, si: np.ndarr
                             S.lon[si], S.has_point[si], S.kommun[si], same_kommun_km)
 
 
+def unique_snapshots(snapshots) -> tuple[list[Mapping[str, Any]], np.ndarray]:
+    """(the distinct snapshot objects in first-seen order, each row's index among them).
+    Rows that share one snapshot object (a placement and its sampled negatives) share it."""
+    first: dict[int, int] = {}
+    unique: list[Mapping[str, Any]] = []
+    index = np.empty(len(snapshots), dtype=np.int64)
+    for k, snap in enumerate(snapshots):
+        i = first.setdefault(id(snap), len(unique))
+        if i == len(unique):
+            unique.append(snap)
+        index[k] = i
+    return unique, index
+
+
 @dataclass
 class TrainingData:
     X: np.ndarray
@@ -132,21 +152,40 @@ class TrainingData:
     rows: pd.DataFrame
 
 
+def window_start(rows: pd.DataFrame, limit: int | None = None) -> int | None:
+    """The first day of the training window: the day of the `limit`-th most recent labelled
+    row (MAX_TRAINING_ROWS); None when every row fits. Whole days: a day is in or out."""
+    limit = MAX_TRAINING_ROWS if limit is None else limit
+    days = rows.loc[rows["source"] != "sampled", "day"].to_numpy()
+    return None if len(days) <= limit else int(np.sort(days)[len(days) - limit])
+
+
+def training_window(rows: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+    """The rows (labelled or sampled) on or after `window_start`."""
+    start = window_start(rows, limit)
+    return rows if start is None else rows[rows["day"].to_numpy() >= start]
+
+
 def training_matrix(rows: pd.DataFrame, slot_records: Mapping[int, Mapping[str, Any]],
                     vectorisers: Vectorisers, stats: EmployerStats, ref: ReferenceData,
-                    same_kommun_km: float, subs: Substitutes) -> TrainingData:
+                    same_kommun_km: float, subs: Substitutes,
+                    outcomes: pd.DataFrame | None = None) -> TrainingData:
     """Features of labelled rows (see `history.labelled_rows`), each from its own snapshot,
-    with employer statistics as of the row's proposal day."""
+    with employer statistics as of the row's proposal day (from `outcomes`, default the
+    rows' own placements)."""
     slot_ids = sorted({int(s) for s in rows["slot_id"]})
     S = SlotMatrix.from_records([slot_records[s] for s in slot_ids], ref)
     ES = encode_slots(vectorisers, S, stats.arrays(S.employer))
-    P = ProfileMatrix.from_records(list(rows["snapshot"]), ref)
+    # Sampled negatives share their placement's snapshot: encode each snapshot once.
+    snapshots, pi = unique_snapshots(rows["snapshot"])
+    P = ProfileMatrix.from_records(snapshots, ref)
     EP = encode_profiles(vectorisers, P)
-    pi = np.arange(len(rows))
-    pos = {s: i for i, s in enumerate(slot_ids)}
-    si = np.array([pos[int(s)] for s in rows["slot_id"]], dtype=np.int64)
+    si = np.searchsorted(np.asarray(slot_ids, dtype=np.int64),
+                         rows["slot_id"].to_numpy(dtype=np.int64))
     dist = pair_distances(P, S, pi, si, same_kommun_km)
-    outcomes = rows[rows["source"] == "placement"][["employer_id", "known_day", "label", "job"]]
+    if outcomes is None:
+        outcomes = rows[rows["source"] == "placement"]
+    outcomes = outcomes[["employer_id", "known_day", "label", "job"]]
     employer = as_of(rows[["employer_id", "day"]], outcomes, stats.prior_rate, stats.prior_job)
     X = pair_features(P, EP, S, ES, pi, si, dist, subs, employer)
     return TrainingData(X, rows["label"].to_numpy().astype(int), rows)
@@ -169,17 +208,22 @@ def _fit_model(rows, slot_records, ref, same_kommun_km, families, random_state,
                sampled) -> MatchModel:
     if len(rows) < 20 or rows["label"].nunique() < 2:
         raise InsufficientData()
+    # Employer statistics from every outcome; the estimator from the recent window.
+    placements = rows[rows["source"] == "placement"]
+    stats = EmployerStats.from_outcomes(placements)
+    start = window_start(rows)
     if sampled is not None and len(sampled):
         rows = pd.concat([rows, sampled], ignore_index=True)
+    if start is not None:
+        rows = rows[rows["day"].to_numpy() >= start]
     rows = rows.sort_values(["day", "placement_id"], kind="stable").reset_index(drop=True)
     real = (rows["source"] != "sampled").to_numpy()
     weight = np.where(real, 1.0, SAMPLED_WEIGHT)
     vec = Vectorisers().fit([slot_records[int(s)] for s in set(rows["slot_id"])],
-                            list(rows["snapshot"]))
-    placements = rows[rows["source"] == "placement"]
-    stats = EmployerStats.from_outcomes(placements)
+                            unique_snapshots(rows["snapshot"])[0])
     subs = Substitutes(ref)
-    data = training_matrix(rows, slot_records, vec, stats, ref, same_kommun_km, subs)
+    data = training_matrix(rows, slot_records, vec, stats, ref, same_kommun_km, subs,
+                           outcomes=placements)
     cut = int(len(rows) * (1 - VALIDATION_SHARE))
     candidates = candidate_estimators(random_state)
     if families:
@@ -187,10 +231,16 @@ def _fit_model(rows, slot_records, ref, same_kommun_km, families, random_state,
     validation = {}
     combos = {f"{name}+{method}": (est, method) for name, est in candidates.items()
               for method in CALIBRATIONS}
+    fitted: dict[str, TimeCalibratedClassifier] = {}
     for name, (est, method) in combos.items():
-        clf = TimeCalibratedClassifier(clone(est), method=method).fit(
-            data.X[:cut], data.y[:cut], calibration_mask=real[:cut],
-            sample_weight=weight[:cut])
+        family = name.split("+")[0]
+        if family in fitted:  # the same estimator, only calibrated the other way
+            clf = fitted[family].recalibrated(method, data.X[:cut], data.y[:cut],
+                                              calibration_mask=real[:cut])
+        else:
+            clf = fitted[family] = TimeCalibratedClassifier(clone(est), method=method).fit(
+                data.X[:cut], data.y[:cut], calibration_mask=real[:cut],
+                sample_weight=weight[:cut])
         held = np.flatnonzero(real[cut:]) + cut
         p = np.clip(clf.predict_proba(data.X[held])[:, -1], 1e-6, 1 - 1e-6)
         yv = data.y[held]

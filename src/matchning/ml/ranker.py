@@ -7,6 +7,8 @@ part and calibrates its probabilities on the newer part, as they will be used on
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -78,6 +80,25 @@ class TimeCalibratedClassifier(ClassifierMixin, BaseEstimator):
         else:  # too few rows of one class to hold any back: uncalibrated
             self.estimator_ = _fit_weighted(clone(base), X, target, sample_weight)
         return self
+
+    def recalibrated(self, method: str, X, y, calibration_mask=None):
+        """A copy calibrated by `method` on the same rows as `fit` (X, y and mask as given to
+        it), sharing the fitted estimator: what a second `fit` with the same estimator and
+        random state would give, without fitting the estimator again."""
+        check_is_fitted(self, "classes_")
+        other = copy.copy(self)
+        other.method = method
+        if self.calibrator_ is None:  # nothing was held back: nothing to calibrate
+            return other
+        X, y = validate_data(self, X, y, reset=False, ensure_all_finite="allow-nan")
+        mask = np.ones(len(y), dtype=bool) if calibration_mask is None \
+            else np.asarray(calibration_mask, dtype=bool)
+        target = (y == self.classes_[-1]).astype(int)
+        cut = round(len(y) * (1.0 - self.calibration_share))
+        tail = np.flatnonzero(mask[cut:]) + cut
+        other.calibrator_ = _fit_calibrator(method, self.estimator_.predict_proba(X[tail])[:, 1],
+                                            target[tail])
+        return other
 
     def predict_proba(self, X):
         check_is_fitted(self, "classes_")

@@ -3,6 +3,8 @@
 For each feature group the pair's values are replaced by the typical values of the training
 data and the pair is scored again; the change in probability is that group's contribution.
 The groups that moved the score most become the reasons, worded from the pair's own values.
+A fact that cannot explain the direction it pushed (an unknown working time "for", a slot that
+leads to no job "for") is left out rather than shown as a puzzle: the next group takes its place.
 """
 
 from __future__ import annotations
@@ -43,14 +45,15 @@ def reasons(x: np.ndarray, effect: np.ndarray, slot: Mapping[str, Any],
             profile: Mapping[str, Any], label_of) -> list[dict[str, str]]:
     """Reasons for one pair: feature row `x`, group effects, and the records for wording."""
     order = np.argsort(-np.abs(effect), kind="stable")
-    out = []
-    for g in order[:MAX_REASONS]:
-        if abs(effect[g]) < MIN_EFFECT:
+    out: list[dict[str, str]] = []
+    for g in order:
+        if abs(effect[g]) < MIN_EFFECT or len(out) == MAX_REASONS:
             break
         group = REASON_GROUPS[g]
         kind = "for" if effect[g] > 0 else "against"
-        out.append({"code": group, "kind": kind,
-                    "text": WORDING[group](x, kind, slot, profile, label_of)})
+        text = WORDING[group](x, kind, slot, profile, label_of)
+        if text is not None:
+            out.append({"code": group, "kind": kind, "text": text})
     return out
 
 
@@ -71,7 +74,7 @@ def _occupation(x, kind, slot, profile, label_of) -> str:
         return f"yrke som liknar det önskade: {label}"
     if wish >= 2:
         return f"samma yrkesområde som önskat: {label}"
-    return f"annat yrke än det önskade: {label}"
+    return f"annat yrke än det önskade: {label}" if kind == "against" else None
 
 
 def _skills(x, kind, slot, profile, label_of) -> str:
@@ -95,14 +98,14 @@ def _distance(x, kind, slot, profile, label_of) -> str:
 def _language(x, kind, slot, profile, label_of) -> str:
     have = profile.get("swedish_level")
     if not _v(x, "swedish_required"):
-        return f"inga krav på svenska – deltagaren har {have}"
+        return "inga krav på svenska" if kind == "for" else None
     return f"kräver svenska på nivå {slot.get('swedish_level')} – deltagaren har {have}"
 
 
 def _hours(x, kind, slot, profile, label_of) -> str:
     hours = slot.get("hours_per_week")
     if hours is None or not _v(x, "hours_known"):
-        return "arbetstiden är inte angiven"
+        return None  # nothing to say about an unknown working time
     most = profile.get("max_hours_per_week")
     if most is None:
         return f"{hours:g} timmar i veckan"
@@ -113,8 +116,8 @@ def _support(x, kind, slot, profile, label_of) -> str:
     if _v(x, "support_missing"):
         return "ingen handledare, fast deltagaren behöver stöd"
     if _v(x, "supervisor"):
-        return "handledare finns"
-    return "ingen handledare"
+        return "handledare finns" if kind == "for" else None
+    return "ingen handledare" if kind == "against" else None
 
 
 def _employer(x, kind, slot, profile, label_of) -> str:
@@ -126,8 +129,10 @@ def _employer(x, kind, slot, profile, label_of) -> str:
 
 
 def _job(x, kind, slot, profile, label_of) -> str:
-    return ("platsen kan leda till anställning" if _v(x, "may_lead_to_job")
-            else "platsen leder inte till anställning")
+    leads = bool(_v(x, "may_lead_to_job"))
+    if leads != (kind == "for"):
+        return None
+    return "platsen kan leda till anställning" if leads else "platsen leder inte till anställning"
 
 
 def _workplace(x, kind, slot, profile, label_of) -> str:

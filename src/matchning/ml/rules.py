@@ -24,6 +24,7 @@ from matchning.ml.rule_defs import (
     RULES,
     PairHistory,
     RuleDay,
+    RuleSettings,
     licences_held,
 )
 from matchning.reference import ReferenceData
@@ -135,39 +136,56 @@ def evaluate_rules_for_slot(profiles: list[Mapping[str, Any]], slot: SlotMatrix,
     """Every rule for one slot (`slot` holds exactly one) against many participants: the same
     rules as `evaluate_rules`, vectorised the other way (one row per profile)."""
     assert len(slot) == 1, "one slot at a time"
-    s = day.settings
-    n = len(profiles)
-    today = day_number(day.today, 0)
-    P = ProfileMatrix.from_records(profiles, ref)
-    dist = pair_distance_km(P.lat, P.lon, P.has_point, P.kommun, slot.lat[0], slot.lon[0],
-                            slot.has_point[0], slot.kommun[0], s.same_kommun_km)
-    adapt = [set(p.get("adaptations") or ()) for p in profiles]
-    held = np.array([licence_mask(sorted(licences_held(p.get("driving_licences"))))
-                     for p in profiles], dtype=np.int64)
-    earliest = np.array([day_number(p.get("earliest_start"), FAR_PAST) for p in profiles],
-                        dtype=np.int64)
-    limit = np.array([hours_limit(p, s.reduced_hours_max) for p in profiles], dtype=float)
-    hours = slot.hours[0]
     sid, emp = int(slot.ids[0]), int(slot.employer[0])
-    one = lambda flag: np.full(n, bool(flag))  # noqa: E731 - a slot-only rule, per profile
+    return rules_for_slot(
+        ProfileMatrix.from_records(profiles, ref), slot, day,
+        blocked=np.array([sid in h.blocked_slots for h in histories], dtype=bool),
+        rejected=np.array([sid in h.rejected_slots for h in histories], dtype=bool),
+        aborted=np.array([emp in h.aborted_employers for h in histories], dtype=bool))
+
+
+def rules_for_slot(P: ProfileMatrix, slot: SlotMatrix, day: RuleDay, *, blocked: np.ndarray,
+                   rejected: np.ndarray, aborted: np.ndarray) -> RuleOutcome:
+    """`evaluate_rules_for_slot` on profiles already in arrays (a worker's cached matrix);
+    `blocked` / `rejected` / `aborted` say per profile whether its history holds this slot
+    (an earlier placement, a "passar inte") or a recent abort at its employer."""
+    assert len(slot) == 1, "one slot at a time"
+    n = len(P)
+    return rules_for_pairs(P, slot, np.arange(n), np.zeros(n, dtype=np.int64),
+                           day_number(day.today, 0), day.settings, blocked=blocked,
+                           rejected=rejected, aborted=aborted)
+
+
+def rules_for_pairs(P: ProfileMatrix, S: SlotMatrix, pi: np.ndarray, si: np.ndarray,
+                    today: int | np.ndarray, s: RuleSettings, *, blocked: np.ndarray,
+                    rejected: np.ndarray, aborted: np.ndarray,
+                    remaining: np.ndarray | None = None) -> RuleOutcome:
+    """Every rule for the pairs (profile pi[k], slot si[k]), each judged on its own day
+    (`today`: a day number, or one per pair): the engine behind the reverse direction and
+    the sampled negatives (many participants, many days). `blocked` / `rejected` /
+    `aborted` are per pair, as in `rules_for_slot`; `remaining`, per pair, replaces the
+    slots' free places (the places free on each pair's day)."""
+    n = len(pi)
+    today = np.asarray(today)
+    dist = pair_distance_km(P.lat[pi], P.lon[pi], P.has_point[pi], P.kommun[pi], S.lat[si],
+                            S.lon[si], S.has_point[si], S.kommun[si], s.same_kommun_km)
+    limit = P.hours_limit(s.reduced_hours_max)[pi]
+    hours = S.hours[si]
     checks = {
-        "slot_not_open": one(not slot.is_open[0]),
-        "period_over": one(slot.end[0] < today),
-        "starts_too_late": one(slot.start[0] > today + s.start_horizon_days),
-        "no_free_place": one(slot.remaining[0] <= 0),
-        "too_far": dist > P.commute,
-        "driving_licence": (int(slot.licences[0]) & ~held) != 0,
-        "swedish_level": slot.swedish[0] > P.swedish,
-        "physical_demand": np.array([slot.demand[0] == 2 and NO_HEAVY_LIFTING in a
-                                     for a in adapt], dtype=bool),
-        "not_accessible": np.array([not slot.accessible[0] and ACCESSIBLE_WORKPLACE in a
-                                    for a in adapt], dtype=bool),
-        "too_many_hours": (~np.isnan(limit) & (not np.isnan(hours))
-                           & (np.nan_to_num(hours) > limit)),
-        "ends_before_start": slot.end[0] < earliest,
-        "already_proposed": np.array([sid in h.blocked_slots for h in histories], dtype=bool),
-        "not_suitable": np.array([sid in h.rejected_slots for h in histories], dtype=bool),
-        "recent_abort": np.array([emp in h.aborted_employers for h in histories], dtype=bool),
+        "slot_not_open": ~S.is_open[si],
+        "period_over": S.end[si] < today,
+        "starts_too_late": S.start[si] > today + s.start_horizon_days,
+        "no_free_place": (S.remaining[si] if remaining is None else remaining) <= 0,
+        "too_far": dist > P.commute[pi],
+        "driving_licence": (S.licences[si] & ~P.licences[pi]) != 0,
+        "swedish_level": S.swedish[si] > P.swedish[pi],
+        "physical_demand": P.no_heavy[pi] & (S.demand[si] == 2),
+        "not_accessible": P.accessible[pi] & ~S.accessible[si],
+        "too_many_hours": ~np.isnan(hours) & (np.nan_to_num(hours) > limit),
+        "ends_before_start": S.end[si] < P.earliest[pi],
+        "already_proposed": np.asarray(blocked, dtype=bool),
+        "not_suitable": np.asarray(rejected, dtype=bool),
+        "recent_abort": np.asarray(aborted, dtype=bool),
     }
     failed = np.zeros(n, dtype=np.int64)
     for code, broken in checks.items():

@@ -10,6 +10,7 @@ from matchning.domain.principal import SYSTEM
 from matchning.domain.vocab import Role
 from matchning.errors import Forbidden, NotFound
 from matchning.services.context import Context
+from matchning.storage.repositories.privacy import ERASED
 from matchning.storage.tables import EmployerRow, ParticipantRow, PlacementRow, SlotRow, UnitRow
 
 NO_PARTICIPANT = "Deltagaren finns inte eller tillhör en annan enhet."
@@ -48,7 +49,8 @@ def participant(ctx: Context, participant_id: int) -> ParticipantRow:
     if p.role is Role.employer:
         raise Forbidden("Arbetsgivare har inte tillgång till deltagares profiler.")
     row = ctx.session.get(ParticipantRow, participant_id)
-    if row is None or not (p.is_system_admin or p.in_unit(row.unit_id)):
+    # An erased participant's pseudonym serves training and statistics only: never shown.
+    if row is None or row.status == ERASED or not (p.is_system_admin or p.in_unit(row.unit_id)):
         raise NotFound(NO_PARTICIPANT)
     return row
 
@@ -82,6 +84,8 @@ def placement(ctx: Context, placement_id: int) -> tuple[PlacementRow, Participan
     person = ctx.session.get(ParticipantRow, row.participant_id)
     slot = ctx.session.get(SlotRow, row.slot_id)
     assert person is not None and slot is not None
+    if person.status == ERASED:
+        raise NotFound("Placeringen finns inte.")
     p = ctx.principal
     if p.role is Role.employer:
         if not p.owns_employer(slot.employer_id):

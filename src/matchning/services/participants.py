@@ -12,9 +12,10 @@ from matchning.domain.vocab import OCCUPYING_STATUSES, ParticipantStatus, Placem
 from matchning.errors import Conflict, Forbidden, InvalidInput
 from matchning.services import access
 from matchning.services.context import Context
-from matchning.storage.repositories import audit, base, people
+from matchning.storage.repositories import audit, base, counters, people
 from matchning.storage.tables import MonitoringRow, ParticipantRow, UnitRow, UserRow
 
+DEFAULT_COMMUTE_KM = 30
 PROFILE_FIELDS = tuple(f for f in ParticipantData.model_fields
                        if f not in MONITORING_FIELDS and f not in ("personnummer",))
 
@@ -98,6 +99,13 @@ def _apply_monitoring(ctx: Context, row: ParticipantRow, data: ParticipantData,
     ctx.session.add(mon)
 
 
+def default_commute_km(ctx: Context, unit_id: int) -> float:
+    """The unit's default for how far a new participant can travel (a unit setting)."""
+    unit = ctx.session.get(UnitRow, unit_id)
+    settings = (unit.settings if unit else None) or {}
+    return float(settings.get("default_max_commute_km", DEFAULT_COMMUTE_KM))
+
+
 def create(ctx: Context, data: ParticipantData) -> ParticipantRow:
     unit_id = _resolve_unit(ctx, data)
     derived = validate(ctx, data, unit_id)
@@ -109,9 +117,12 @@ def create(ctx: Context, data: ParticipantData) -> ParticipantRow:
     row = ParticipantRow(unit_id=unit_id, version=1)
     if data.consultant_id is None and ctx.principal.role is Role.consultant:
         data = data.model_copy(update={"consultant_id": ctx.principal.user_id})
+    if "max_commute_km" not in data.model_fields_set:
+        data = data.model_copy(update={"max_commute_km": default_commute_km(ctx, unit_id)})
     _apply(ctx, row, data, derived)
     ctx.session.add(row)
     ctx.session.flush()
+    counters.bump(ctx.session, counters.participants_of(unit_id))  # workers' matrices follow
     _apply_monitoring(ctx, row, data, data.model_fields_set)
     audit.record(ctx.session, user_id=ctx.principal.user_id, action="participant.create",
                  subject_type="participant", subject_id=row.id)
@@ -175,6 +186,7 @@ def update(ctx: Context, participant_id: int, patch: dict[str, Any]) -> Particip
     _apply(ctx, row, data, derived)
     _apply_monitoring(ctx, row, data, set(patch))
     row.version += 1
+    counters.bump(ctx.session, counters.participants_of(row.unit_id))  # workers' matrices
     audit.record(ctx.session, user_id=ctx.principal.user_id, action="participant.update",
                  subject_type="participant", subject_id=row.id,
                  detail={"fields": sorted(patch)})

@@ -20,7 +20,7 @@ from matchning.domain.vocab import (
 from matchning.errors import Conflict, Forbidden, InvalidInput, NoCapacity, NotFound
 from matchning.services import access
 from matchning.services.context import Context
-from matchning.storage.repositories import audit, base, catalog, people
+from matchning.storage.repositories import audit, base, catalog, counters, people
 from matchning.storage.tables import (
     ParticipantRow,
     PlacementEventRow,
@@ -28,6 +28,7 @@ from matchning.storage.tables import (
     SlotRow,
 )
 
+REASON_MAX = 1000
 OPEN_STATUSES = (PlacementStatus.proposed.value, *(s.value for s in OCCUPYING_STATUSES))
 
 
@@ -103,6 +104,9 @@ def transition(ctx: Context, placement_id: int, action: Action, *, reason: str |
     side = _side(ctx, person, slot)
     old = PlacementStatus(row.status)
     t = plan_transition(action, old, side, reason)
+    if reason is not None and len(reason) > REASON_MAX:  # the column's size, on every backend
+        raise InvalidInput(f"Anledningen får vara högst {REASON_MAX} tecken.",
+                           details=[{"field": "reason", "message": "För lång anledning."}])
     if action is Action.abort:
         try:
             AbortReason(reason)
@@ -120,6 +124,7 @@ def transition(ctx: Context, placement_id: int, action: Action, *, reason: str |
         if busy:
             raise Conflict("Deltagaren har redan en pågående placering.")
     day = on or ctx.today
+    was = person.status
     row.status = t.target.value
     if action in (Action.accept, Action.decline, Action.withdraw):
         row.decided_on = day
@@ -136,6 +141,8 @@ def transition(ctx: Context, placement_id: int, action: Action, *, reason: str |
             person.status = ParticipantStatus.waiting.value
     if t.occupies_place or old in OCCUPYING_STATUSES:
         catalog.lock_slot(ctx.session, slot.id)  # remaining places changed: bump the counter
+    if person.status != was:  # the unit's waiting list changed: its matrices follow
+        counters.bump(ctx.session, counters.participants_of(person.unit_id))
     ctx.session.flush()
     _event(ctx, row, action.value, old.value, reason)
     ctx.session.flush()
@@ -157,7 +164,15 @@ def set_outcome(ctx: Context, placement_id: int, outcome: PlacementOutcome,
 
 def get(ctx: Context, placement_id: int) -> PlacementView:
     row, person, slot = access.placement(ctx, placement_id)
+    _audit_read(ctx, row, "placement.read")
     return PlacementView(row, person, slot, employer_view=ctx.principal.role is Role.employer)
+
+
+def _audit_read(ctx: Context, row: PlacementRow, action: str) -> None:
+    """A placement shows the participant's name and needs (and to the unit, the snapshot)."""
+    audit.record(ctx.session, user_id=ctx.principal.user_id, action=action,
+                 subject_type="participant", subject_id=row.participant_id,
+                 detail={"placement_id": row.id})
 
 
 def events(ctx: Context, placement_id: int) -> list[PlacementEventRow]:
@@ -179,6 +194,8 @@ def list_placements(ctx: Context, limit: int, offset: int, *, participant_id: in
                                    participant_id=participant_id, slot_id=slot_id,
                                    status=status)
     rows, total = base.page(ctx.session, stmt, limit, offset)
+    for r in rows:
+        _audit_read(ctx, r, "placement.list")
     return [_view(ctx, r) for r in rows], total
 
 

@@ -9,17 +9,19 @@ from typing import Any
 
 import numpy as np
 
-from matchning.domain.snapshot import SNAPSHOT_FIELDS, profile_snapshot
+from matchning.domain.snapshot import profile_snapshot
+from matchning.domain.vocab import ParticipantStatus
 from matchning.errors import InvalidInput, ModelUnavailable
 from matchning.ml import reasons as why
 from matchning.ml.catalog import SlotMatrix
+from matchning.ml.dates import day_number
 from matchning.ml.model import Prepared
 from matchning.ml.profiles import ProfileMatrix
 from matchning.ml.rule_defs import PairHistory, RuleDay, RuleSettings
-from matchning.ml.rules import evaluate_rules, evaluate_rules_for_slot, feasible_slots
+from matchning.ml.rules import evaluate_rules, feasible_slots, rules_for_pairs
 from matchning.services import access
 from matchning.services.context import Context
-from matchning.services.matcher import LoadedModel
+from matchning.services.matcher import LoadedModel, ParticipantPool
 from matchning.storage.repositories import audit, history
 from matchning.storage.tables import UnitRow
 
@@ -185,45 +187,68 @@ def candidates(ctx: Context, slot_id: int, k: int = 10) -> Suggestions:
         raise InvalidInput("Kandidater hämtas för en enhet; du tillhör ingen enhet.")
     loaded = _loaded(ctx)
     recs = history.slot_records(ctx.session, slot_ids=[slot_id])
-    S = SlotMatrix.from_records(recs, ctx.ref)
-    prep = loaded.model.prepare(S)
+    prep = loaded.model.prepare(SlotMatrix.from_records(recs, ctx.ref))
     unit = ctx.session.get(UnitRow, unit_id)
-    rules = rule_settings(ctx, unit)
-    people = history.waiting_profiles(ctx.session, unit_id, SNAPSHOT_FIELDS)
-    hists = histories(ctx, unit, [p.id for p in people])
-    day = RuleDay(ctx.today, rules)
-    snapshots = [profile_snapshot(person.fields) for person in people]
-    out = evaluate_rules_for_slot(snapshots, S, [hists[p.id] for p in people], day, ctx.ref) \
-        if people else None
-    keep = np.flatnonzero(out.feasible) if out is not None else np.zeros(0, dtype=np.int64)
-    fit = [people[i] for i in keep]
-    profiles = [snapshots[i] for i in keep]
+    for attempt in range(2):
+        pool = ctx.matcher.participants(ctx.session, loaded, unit_id, ctx.ref)
+        reached, fit, dist, X, p, top = _rank_candidates(ctx, loaded, prep, pool, unit, k)
+        # Never list someone whose status or profile changed since the matrix was built
+        # (a writer that forgot the counter): one primary-key read of the k listed.
+        listed = pool.ids[fit[top]]
+        now = history.participant_states(ctx.session, [int(i) for i in listed])
+        if all(now.get(int(i)) == (ParticipantStatus.waiting.value, int(v), unit_id)
+               for i, v in zip(listed, pool.versions[fit[top]], strict=True)) or attempt:
+            break
+        ctx.matcher.forget_participants(unit_id)
     items: list[dict[str, Any]] = []
-    if fit:
-        P = ProfileMatrix.from_records(profiles, ctx.ref)
-        pi = np.arange(len(fit))
-        si = np.zeros(len(fit), dtype=np.int64)
-        dist = out.distance_km[keep]
-        X = loaded.model.features(P, loaded.model.encode_profiles(P), prep, pi, si, dist,
-                                  ctx.ref)
-        p = loaded.model.predict(X)
-        top = np.lexsort((pi, -loaded.model.raw_score(X), -p))[:k]
-        effects = why.contributions(loaded.model, X[top])
-        for rank, (row, eff) in enumerate(zip(top, effects, strict=True), start=1):
-            person = fit[row]
-            items.append({
-                "rank": rank,
-                "participant": {"id": person.id, "external_id": person.external_id,
-                                "display_name": person.display_name,
-                                "kommunkod": person.fields["kommunkod"]},
-                "distance_km": round(float(dist[row]), 1), "score": round(float(p[row]), 4),
-                "reasons": why.reasons(X[row], eff, recs[0], profiles[row],
-                                       ctx.ref.occupation_label)})
-            audit.record(ctx.session, user_id=ctx.principal.user_id, action="candidates.read",
-                         subject_type="participant", subject_id=person.id,
-                         detail={"slot_id": slot_id, "rank": rank},
-                         model_version=loaded.version)
+    effects = why.contributions(loaded.model, X[top]) if len(top) else []
+    for row, eff in zip(top, effects, strict=True):
+        i = int(fit[row])
+        if now.get(int(pool.ids[i]), ("",))[0] != ParticipantStatus.waiting.value:
+            continue  # changed again while we looked: leave them out rather than list them
+        rank = len(items) + 1
+        items.append({
+            "rank": rank,
+            "participant": {"id": int(pool.ids[i]), "external_id": pool.external_ids[i],
+                            "display_name": pool.names[i],
+                            "kommunkod": pool.matrix.records[i]["kommunkod"]},
+            "distance_km": round(float(dist[row]), 1), "score": round(float(p[row]), 4),
+            "reasons": why.reasons(X[row], eff, recs[0], pool.matrix.records[i],
+                                   ctx.ref.occupation_label)})
+        audit.record(ctx.session, user_id=ctx.principal.user_id, action="candidates.read",
+                     subject_type="participant", subject_id=int(pool.ids[i]),
+                     detail={"slot_id": slot_id, "rank": rank},
+                     model_version=loaded.version, unit_id=unit_id)
     return Suggestions(loaded.version, slot_id, items, feasible=len(fit),
-                       considered=len(people))
+                       considered=len(pool), extra={"within_reach": reached})
 
 
+def _rank_candidates(ctx: Context, loaded: LoadedModel, prep: Prepared, pool: ParticipantPool,
+                     unit: UnitRow | None, k: int):
+    """(how many were within reach, feasible pool indices, their distances, features, scores,
+    top k rows): the rules on the participants within reach of the slot only; features and
+    both stages on the feasible ones (as for a participant's list: the first stage keeps
+    FIRST_STAGE_KEEP, the ranker orders them)."""
+    S = prep.slots
+    s = (unit.settings if unit is not None else {}) or {}
+    reach = pool.reach.within(float(S.lat[0]), float(S.lon[0]))
+    seen = history.slot_history(
+        ctx.session, int(S.ids[0]), int(S.employer[0]),
+        rejected_since=ctx.now() - timedelta(days=int(s.get("rejection_days", 90))),
+        aborted_since=ctx.today - timedelta(days=int(s.get("recent_abort_days", 180))))
+    ids = pool.ids[reach]
+    member = lambda who: np.isin(ids, np.fromiter(who, dtype=np.int64, count=len(who)))  # noqa: E731
+    none = np.zeros(len(reach), dtype=np.int64)
+    out = rules_for_pairs(pool.matrix, S, reach, none, day_number(ctx.today, 0),
+                          rule_settings(ctx, unit), blocked=member(seen.blocked),
+                          rejected=member(seen.rejected), aborted=member(seen.aborted))
+    ok = out.feasible
+    fit, dist = reach[ok], out.distance_km[ok]
+    if len(fit) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return len(reach), fit, dist, np.zeros((0, 0)), np.zeros(0), empty
+    X = loaded.model.features(pool.matrix, pool.encoded, prep, fit,
+                              np.zeros(len(fit), dtype=np.int64), dist, ctx.ref)
+    # Ties: the uncalibrated score, then the lower participant id (the pool is in id order).
+    order, scores = loaded.model.two_stage(X, FIRST_STAGE_KEEP)
+    return len(reach), fit, dist, X, scores, order[:k]

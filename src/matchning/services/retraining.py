@@ -34,7 +34,7 @@ from matchning.services.context import Context
 from matchning.services.retrain_lock import RetrainLock
 from matchning.services.training import version_metadata
 from matchning.storage.db import unit_of_work
-from matchning.storage.repositories import models
+from matchning.storage.repositories import audit, models
 
 log = logging.getLogger("matchning.retrain")
 GATE_METRICS = ("ndcg@10", "recall@10", "mrr", "rule_violations", "coverage", "brier", "ece")
@@ -179,6 +179,9 @@ def _cycle(factory, settings: Settings, run_id: int, seed: int, hook) -> Retrain
         if ok:
             models.activate(session, version, at=now(), by=None, action="retrain",
                             run_id=run_id)
+            audit.record(session, user_id=None, action="model.retrain", subject_type="model",
+                         subject_id=version, model_version=version,
+                         detail={"run_id": run_id, "previous": active_version})
         models.finish_run(session, run_id, status="promoted" if ok else "rejected", at=now(),
                           reason=reason, candidate_version=version,
                           candidate_metrics={**candidate, "same_window": compared},

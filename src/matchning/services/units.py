@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import Field, ValidationError
+
 from matchning.domain import validation
-from matchning.domain.records import UnitData
+from matchning.domain.messages import translate
+from matchning.domain.records import Record, UnitData
 from matchning.domain.vocab import Role
 from matchning.errors import Conflict, Forbidden, InvalidInput
 from matchning.services import access
@@ -24,6 +27,25 @@ DEFAULT_UNIT_SETTINGS: dict[str, Any] = {
 }
 
 
+class UnitSettings(Record):
+    """The keys of units.DEFAULT_UNIT_SETTINGS with their types and sensible limits."""
+
+    start_horizon_days: int = Field(60, ge=1, le=365)
+    reduced_hours_max: float = Field(30, ge=1, le=40)
+    rejection_days: int = Field(90, ge=1, le=730)
+    recent_abort_days: int = Field(180, ge=0, le=730)
+    default_max_commute_km: int = Field(30, ge=1, le=300)
+
+
+def check_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """The settings as typed values; InvalidInput with one detail per refused field."""
+    try:
+        parsed = UnitSettings.model_validate(values)
+    except ValidationError as exc:
+        raise InvalidInput(details=[translate(e) for e in exc.errors()]) from None  # type: ignore[arg-type]
+    return parsed.model_dump()
+
+
 def _check(ctx: Context, data: UnitData) -> None:
     problems = [e for i, k in enumerate(data.kommuner)
                 for e in validation.check_kommun(ctx.ref, f"kommuner[{i}]", k)]
@@ -31,6 +53,12 @@ def _check(ctx: Context, data: UnitData) -> None:
     if unknown:
         problems.append({"field": "settings", "message": "Okända inställningar: "
                          + ", ".join(sorted(unknown))})
+    else:
+        try:
+            check_settings({**DEFAULT_UNIT_SETTINGS, **data.settings})
+        except InvalidInput as exc:
+            problems += [{**d, "field": f"settings.{d.get('field') or ''}".rstrip(".")}
+                         for d in exc.details]
     if problems:
         raise InvalidInput(details=problems)
 

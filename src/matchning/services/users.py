@@ -15,6 +15,7 @@ from matchning.domain.records import Record
 from matchning.domain.vocab import Role
 from matchning.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from matchning.services.context import Context
+from matchning.services.login_guard import LoginGuard
 from matchning.storage.repositories import base
 from matchning.storage.repositories import users as repo
 from matchning.storage.tables import ApiTokenRow, EmployerRow, UnitRow, UserRow
@@ -187,11 +188,56 @@ def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
-def login(ctx: Context, email: str, password: str, name: str = "login") -> IssuedToken:
-    """Exchange e-mail and password for a new API token."""
-    user = repo.user_by_email(ctx.session, email.lower())
+def check_password(session: Session, email: str, password: str) -> UserRow:
+    """The active user with this e-mail and password; Unauthenticated otherwise."""
+    user = repo.user_by_email(session, email.lower())
     if user is None or not user.active or not security.verify_password(user.password_hash,
                                                                        password):
         raise Unauthenticated("Fel e-postadress eller lösenord.")
+    return user
+
+
+def guarded_check(session: Session, email: str, password: str, guard: LoginGuard | None,
+                  client: str | None) -> UserRow:
+    """check_password behind the failed-login limit (when a guard is given)."""
+    if guard is None:
+        return check_password(session, email, password)
+    guard.check(email, client)
+    try:
+        user = check_password(session, email, password)
+    except Unauthenticated:
+        guard.failed(email, client)
+        raise
+    guard.succeeded(email)
+    return user
+
+
+def login(ctx: Context, email: str, password: str, name: str = "login", *,
+          guard: LoginGuard | None = None, client: str | None = None) -> IssuedToken:
+    """Exchange e-mail and password for a new API token."""
+    user = guarded_check(ctx.session, email, password, guard, client)
     ctx.principal = principal_of(user)
     return issue_token(ctx, user.id, name)
+
+
+def password_stamp(user: UserRow) -> str:
+    """A short fingerprint of the password hash: a page session remembers it, so changing or
+    resetting the password ends every other session of the user."""
+    return security.token_hash(user.password_hash or "")[:16]
+
+
+def authenticate_session(session: Session, user_id: int, stamp: str) -> Principal:
+    """The principal behind a page session; Unauthenticated when the user is gone, inactive or
+    has a new password since the session began."""
+    user = session.get(UserRow, user_id)
+    if user is None or not user.active or password_stamp(user) != stamp:
+        raise Unauthenticated("Du behöver logga in igen.")
+    return principal_of(user)
+
+
+def change_own_password(ctx: Context, current: str, new: str) -> UserRow:
+    user = get(ctx, ctx.principal.user_id)
+    if not security.verify_password(user.password_hash, current):
+        raise InvalidInput(details=[{"field": "current", "message": "Nuvarande lösenord "
+                                     "stämmer inte."}])
+    return update(ctx, user.id, password=new)

@@ -13,13 +13,17 @@ from matchning.config import Settings
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`. SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for `url`. SQLite gets WAL, foreign keys and a busy timeout.
+
+    Statement parameters are personal data (names, free text): they never appear in logged
+    SQL nor in the text of database errors (hide_parameters)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30,
-                                                             "check_same_thread": False})
+        engine = create_engine(url, echo=echo, hide_parameters=True,
+                               connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True,
+                         pool_size=10, max_overflow=20)
 
 
 def _configure_sqlite(engine: Engine) -> None:

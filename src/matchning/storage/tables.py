@@ -232,7 +232,8 @@ class FeedbackRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only record of reads of personal data and of changes."""
+    """Append-only record of reads of personal data and of changes. Rows change only when an
+    erasure re-keys them to the pseudonym and leave only through the retention purge."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -243,6 +244,8 @@ class AuditRow(Base):
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     model_version: Mapped[str | None] = mapped_column(String(64))
+    # The unit of the participant the row is about: unit admins see their unit's rows.
+    unit_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ActiveModelRow(Base):
@@ -297,3 +300,22 @@ class ChangeCounterRow(Base):
     __tablename__ = "change_counters"
     name: Mapped[str] = mapped_column(String(30), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PrecomputedSuggestionRow(Base):
+    """One place in a participant's precomputed top-k list (`matchning precompute`): derived
+    data, replaced whole per participant on every run and gone with the participant."""
+
+    __tablename__ = "precomputed_suggestions"
+    __table_args__ = (UniqueConstraint("participant_id", "rank"),
+                      Index("ix_precomputed_suggestions_slot_rank", "slot_id", "rank"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer)  # 1 = best
+    score: Mapped[float] = mapped_column(Float)  # calibrated probability of completion
+    distance_km: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from matchning.api.deps import CtxDep, SessionDep, SettingsDep
 from matchning.api.routes.bodies import LoginIn
@@ -16,10 +16,12 @@ router = APIRouter(prefix="/auth", tags=["inloggning"])
 
 
 @router.post("/token", response_model=IssuedTokenPublic, status_code=201)
-def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> IssuedTokenPublic:
+def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep
+          ) -> IssuedTokenPublic:
     anonymous = Principal(user_id=0, email="", role=Role.employer)
     ctx = Context(session=session, principal=anonymous, settings=settings)
-    issued = users.login(ctx, body.email, body.password)
+    issued = users.login(ctx, body.email, body.password, guard=request.app.state.login_guard,
+                         client=request.client.host if request.client else None)
     return IssuedTokenPublic(token=issued.token, token_id=issued.row.id,
                              user_id=issued.row.user_id, expires_at=issued.row.expires_at)
 

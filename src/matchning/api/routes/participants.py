@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from matchning.api.deps import CtxDep, PagingDep
 from matchning.api.routes.bodies import FeedbackIn
 from matchning.api.schemas import FeedbackPublic, MonitoringPublic, Page, ParticipantPublic
 from matchning.domain.records import ParticipantData, make_partial
 from matchning.domain.vocab import ParticipantStatus, TargetGroup
-from matchning.services import feedback, participants
+from matchning.services import erasure, feedback, participants
 from matchning.storage.tables import ParticipantRow
 
 router = APIRouter(prefix="/participants", tags=["deltagare"])
@@ -54,6 +54,15 @@ def update_participant(participant_id: int, body: ParticipantPatch,  # type: ign
                        ctx: CtxDep) -> ParticipantPublic:
     row = participants.update(ctx, participant_id, body.model_dump(exclude_unset=True))
     return _public(row, participants.monitoring(ctx, participant_id))
+
+
+@router.delete("/{participant_id}", status_code=204, response_class=Response,
+               responses={409: {"description": "Deltagaren har öppna placeringar"}})
+def erase_participant(participant_id: int, ctx: CtxDep) -> Response:
+    """Erase the participant (GDPR art. 17): the profile goes; the placement history stays
+    only under a new random id with no link back (docs/security.md)."""
+    erasure.erase(ctx, participant_id)
+    return Response(status_code=204)
 
 
 @router.post("/{participant_id}/feedback", response_model=FeedbackPublic, status_code=201)

@@ -8,8 +8,9 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from matchning.domain.vocab import OCCUPYING_STATUSES, SlotStatus
+from matchning.storage.repositories import counters
 from matchning.storage.repositories.base import contains
-from matchning.storage.tables import ChangeCounterRow, EmployerRow, PlacementRow, SlotRow
+from matchning.storage.tables import EmployerRow, PlacementRow, SlotRow
 
 
 def employers_query(*, q: str | None = None, kommunkod: str | None = None,
@@ -77,9 +78,4 @@ def lock_slot(session: Session, slot_id: int) -> None:
     """
     session.execute(update(SlotRow).where(SlotRow.id == slot_id)
                     .values(version=SlotRow.version + 1))
-    # The workers' slot caches follow this counter (one row read per request).
-    bumped = session.execute(update(ChangeCounterRow).where(ChangeCounterRow.name == "slots")
-                             .values(value=ChangeCounterRow.value + 1))
-    if bumped.rowcount == 0:  # the migration inserts the row; a wiped table gets it back
-        session.add(ChangeCounterRow(name="slots", value=1))
-        session.flush()
+    counters.bump(session, counters.SLOTS)  # the workers' slot caches follow it

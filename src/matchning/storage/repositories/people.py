@@ -9,6 +9,7 @@ from sqlalchemy import Select, Text, cast, select
 from sqlalchemy.orm import Session
 
 from matchning.storage.repositories.base import contains
+from matchning.storage.repositories.privacy import is_person
 from matchning.storage.tables import (
     EmployerRow,
     FeedbackRow,
@@ -23,7 +24,7 @@ from matchning.storage.tables import (
 def participants_query(*, unit_id: int | None = None, consultant_id: int | None = None,
                        status: str | None = None, target_group: str | None = None,
                        q: str | None = None) -> Select[tuple[ParticipantRow]]:
-    stmt = select(ParticipantRow).order_by(ParticipantRow.id)
+    stmt = select(ParticipantRow).where(is_person(ParticipantRow.id)).order_by(ParticipantRow.id)
     if unit_id is not None:
         stmt = stmt.where(ParticipantRow.unit_id == unit_id)
     if consultant_id is not None:
@@ -57,7 +58,8 @@ def monitoring_of(session: Session, participant_id: int) -> MonitoringRow | None
 def placements_query(*, unit_id: int | None = None, employer_id: int | None = None,
                      participant_id: int | None = None, slot_id: int | None = None,
                      status: str | None = None) -> Select[tuple[PlacementRow]]:
-    stmt = select(PlacementRow).order_by(PlacementRow.id)
+    stmt = select(PlacementRow).where(is_person(PlacementRow.participant_id)) \
+        .order_by(PlacementRow.id)
     if unit_id is not None:
         stmt = stmt.join(ParticipantRow, ParticipantRow.id == PlacementRow.participant_id) \
             .where(ParticipantRow.unit_id == unit_id)
@@ -87,7 +89,8 @@ def events_of(session: Session, placement_id: int) -> list[PlacementEventRow]:
 
 def feedback_query(*, participant_id: int | None = None,
                    unit_id: int | None = None) -> Select[tuple[FeedbackRow]]:
-    stmt = select(FeedbackRow).order_by(FeedbackRow.id)
+    stmt = select(FeedbackRow).where(is_person(FeedbackRow.participant_id)) \
+        .order_by(FeedbackRow.id)
     if participant_id is not None:
         stmt = stmt.where(FeedbackRow.participant_id == participant_id)
     if unit_id is not None:

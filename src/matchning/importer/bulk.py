@@ -1,0 +1,177 @@
+"""New rows of a file, checked row by row and written together at the end.
+
+A new employer, slot or participant is validated exactly as its service's `create` validates
+it (the service's own `validate`, and its own `_apply` mapping the record onto a row), but it
+is not flushed one by one: the file's new rows go in with one multi-row INSERT per batch, and a
+new participant's monitoring row and audit row follow the same way. A file with any bad row is
+not stored anyway, so nothing is lost by writing late; a database conflict at the end (a race
+with another writer) makes the runner import the file again one row at a time, with the
+services, to name the rows. `tests/test_import_bulk.py` holds the rows written here equal to
+the rows the services write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from matchning.domain.records import MONITORING_FIELDS, EmployerData, ParticipantData, SlotData
+from matchning.services import employers, participants, slots
+from matchning.services.context import Context
+from matchning.storage.repositories import audit, counters
+from matchning.storage.tables import (
+    AuditRow,
+    EmployerRow,
+    MonitoringRow,
+    ParticipantRow,
+    SlotRow,
+)
+
+BATCH = 5_000  # rows per INSERT statement batch
+
+
+@dataclass
+class Pending:
+    """Rows validated and waiting for the file's end, with what each needs afterwards."""
+
+    table: type
+    values: list[dict[str, Any]] = field(default_factory=list)
+    monitoring: list[dict[str, Any]] = field(default_factory=list)  # participants only
+    units: list[int] = field(default_factory=list)                  # participants only
+
+
+class _Row:
+    """Stands in for a new table row while a service's `_apply` fills it: plain attributes
+    (an ORM object tracks each of its ~40 assignments at some cost), and, as on an ORM
+    object, only the columns given go into the INSERT (the others keep their defaults)."""
+
+    def __init__(self, table: type, **given: Any) -> None:
+        self.__dict__["_given"] = dict(given)
+        self.__dict__["_columns"] = _columns(table)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._given[name] = value
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._given:
+            return self._given[name]
+        if name in self._columns:  # not given yet: None, as on a new ORM object
+            return None
+        raise AttributeError(name)
+
+
+@cache
+def _columns(table: type) -> frozenset[str]:
+    return frozenset(c.key for c in table.__table__.columns)
+
+
+def _values(row: _Row) -> dict[str, Any]:
+    return dict(row._given)
+
+
+def plan_employer(ctx: Context, data: EmployerData, pending: Pending) -> None:
+    """employers.create without the flush."""
+    employers.validate(ctx, data)
+    row = _Row(EmployerRow)
+    employers._apply(row, data)  # type: ignore[arg-type]
+    pending.values.append(_values(row))
+
+
+def plan_slot(ctx: Context, data: SlotData, pending: Pending) -> None:
+    """slots.create without the flush (the importer acts as the system: no owner check)."""
+    slots.validate(ctx, data)
+    row = _Row(SlotRow, created_by=ctx.principal.user_id or None, version=1)
+    slots._apply(ctx, row, data)  # type: ignore[arg-type]
+    pending.values.append(_values(row))
+
+
+def plan_participant(ctx: Context, data: ParticipantData, unit_id: int,
+                     pending: Pending) -> None:
+    """participants.create without the flush: the same checks and mapping; the monitoring
+    fields sent and the audit row are written with the row."""
+    derived = participants.validate(ctx, data, unit_id)
+    row = _Row(ParticipantRow, unit_id=unit_id, version=1)
+    participants._apply(ctx, row, data, derived)  # type: ignore[arg-type]
+    pending.values.append(_values(row))
+    sent = data.model_fields_set & set(MONITORING_FIELDS)
+    pending.monitoring.append({name: getattr(data, name) for name in MONITORING_FIELDS
+                               if name in sent})
+    pending.units.append(unit_id)
+
+
+class _AuditRows:
+    """Collects the rows `audit.record` adds (it stays the one place that shapes an audit
+    row), to insert them together: the ORM would insert them one by one to learn each id."""
+
+    def __init__(self) -> None:
+        self.rows: list[AuditRow] = []
+
+    def add(self, row: AuditRow) -> None:
+        self.rows.append(row)
+
+
+def write(ctx: Context, pending: Pending) -> None:
+    """Insert the pending rows in batches; participants get their monitoring and audit rows
+    and one bump of their unit's counter."""
+    session = ctx.session
+    ids: list[int] = []
+    for start in range(0, len(pending.values), BATCH):
+        ids.extend(_insert(session, pending.table, pending.values[start:start + BATCH]))
+    if pending.table is not ParticipantRow:
+        return
+    monitoring = [{"participant_id": pid, **m}
+                  for pid, m in zip(ids, pending.monitoring, strict=True) if m]
+    for start in range(0, len(monitoring), BATCH):
+        _insert(session, MonitoringRow, monitoring[start:start + BATCH], returning=False)
+    collected = _AuditRows()
+    for pid, unit_id in zip(ids, pending.units, strict=True):
+        audit.record(collected, user_id=ctx.principal.user_id,  # type: ignore[arg-type]
+                     action="participant.create", subject_type="participant",
+                     subject_id=pid, unit_id=unit_id)
+    rows = [{c.key: getattr(r, c.key) for c in AuditRow.__table__.columns if c.key != "id"}
+            for r in collected.rows]
+    for start in range(0, len(rows), BATCH):
+        _insert(session, AuditRow, rows[start:start + BATCH], returning=False)
+    for unit_id in sorted(set(pending.units)):
+        counters.bump(session, counters.participants_of(unit_id))
+
+
+def _insert(session: Session, table: type, rows: list[dict[str, Any]], *,
+            returning: bool = True) -> list[int]:
+    """Multi-row INSERTs (Core: the ORM's bulk insert splits a batch wherever a row holds a
+    NULL, one statement per row at worst); the new ids in the rows' order. Rows with other
+    columns go in a statement of their own."""
+    if not rows:
+        return []
+    t = table.__table__
+    ids: list[int] = [0] * len(rows)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(tuple(sorted(r)), []).append(i)
+    for positions in groups.values():
+        params = [rows[i] for i in positions]
+        if not returning:
+            session.execute(insert(t), params)
+            continue
+        got = session.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True),
+                              params).scalars().all()
+        for i, new_id in zip(positions, got, strict=True):
+            ids[i] = int(new_id)
+    return ids if returning else []
+
+
+def existing_ids(session: Session, table: type) -> dict[str, int]:
+    """external id -> id of the table's rows that have one (one query per file)."""
+    return {e: i for e, i in session.execute(
+        select(table.external_id, table.id).where(table.external_id.is_not(None)))}
+
+
+def existing_participants(session: Session) -> dict[tuple[int, str], int]:
+    """(unit id, external id) -> id of every participant that has an external id."""
+    return {(u, e): i for u, e, i in session.execute(
+        select(ParticipantRow.unit_id, ParticipantRow.external_id, ParticipantRow.id)
+        .where(ParticipantRow.external_id.is_not(None)))}

@@ -1,0 +1,18 @@
+"""The page routers, in the order they are mounted."""
+
+from matchning.web.routes import (
+    audit_log,
+    auth,
+    board,
+    employer,
+    home,
+    participants,
+    search,
+    slots,
+    suggestions,
+    system_admin,
+    unit_admin,
+)
+
+ROUTERS = (auth, home, search, participants, slots, employer, suggestions, board,
+           unit_admin, system_admin, audit_log)
