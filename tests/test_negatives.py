@@ -120,19 +120,20 @@ def test_samples_are_uniform_over_the_pool(history) -> None:
     assert all(abs(c - expected) < 5 * sd for c in counts.values()), (expected, counts)
 
 
-def test_only_the_training_window_gets_negatives(history, monkeypatch) -> None:
+def test_only_the_rows_the_estimator_learns_from_get_negatives(history, monkeypatch) -> None:
     from matchning.ml import model
     from matchning.reference import get_reference
 
     data, rows = history
     monkeypatch.setattr(model, "MAX_TRAINING_ROWS", 150)
-    start = model.window_start(rows)
-    labelled = rows[rows["source"] != "sampled"]
-    assert start is not None and (labelled["day"] >= start).sum() >= 150
-    assert (labelled["day"] > start).sum() < 150  # whole days: the first day tips it over
+    subset = model.training_subset(rows)
+    assert len(subset) == 150 and subset.index.is_monotonic_increasing
+    assert subset.index.equals(model.training_subset(rows).index)  # the same every time
     sampled = sample_negatives(rows, data.placements, data.feedback, data.slots,
                                get_reference(), RULES, seed=3)
-    assert len(sampled) and (sampled["day"] >= start).all()
+    def keys(frame):
+        return set(zip(frame["participant_id"], frame["day"],
+                       [id(s) for s in frame["snapshot"]], strict=True))
+    assert len(sampled) and keys(sampled) <= keys(subset)
     fitted = model.fit_model(rows, data.slots, get_reference(), sampled=sampled)
-    assert fitted.info["window"]["first_day"] == start
-    assert fitted.info["rows"] == (labelled["day"] >= start).sum() + len(sampled)
+    assert fitted.info["rows"] == 150 + len(sampled)

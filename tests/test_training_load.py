@@ -69,3 +69,28 @@ def test_placement_columns_hold_what_placement_history_holds(engine, session_fac
     for snap in columns["snapshot"]:
         key = repr(sorted(snap.items()))
         assert by_text.setdefault(key, snap) is snap
+
+
+def test_employer_statistics_as_of_each_day_match_a_plain_count() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from matchning.ml.employer_stats import as_of, smooth
+
+    rng = np.random.default_rng(4)
+    outcomes = pd.DataFrame({"employer_id": rng.integers(1, 30, 500),
+                             "known_day": rng.choice([*range(19_000, 19_100), 10**6], 500),
+                             "label": rng.integers(0, 2, 500)})
+    outcomes["job"] = outcomes["label"] * rng.integers(0, 2, 500)
+    rows = pd.DataFrame({"employer_id": rng.integers(1, 35, 300),
+                         "day": rng.integers(18_990, 19_110, 300)})
+    got = as_of(rows, outcomes, 0.4, 0.3)
+    n, c, j = [], [], []
+    for e, day in zip(rows["employer_id"], rows["day"], strict=True):
+        seen = outcomes[(outcomes["employer_id"] == e) & (outcomes["known_day"] < day)]
+        n.append(len(seen))
+        c.append(seen["label"].sum())
+        j.append(seen["job"].sum())
+    want = smooth(np.array(n, float), np.array(c, float), np.array(j, float), 0.4, 0.3)
+    for a, b in zip(got, want, strict=True):
+        assert np.allclose(a, b)

@@ -52,16 +52,19 @@ def as_of(rows: pd.DataFrame, outcomes: pd.DataFrame, prior_rate: float, prior_j
     c = np.zeros(len(rows))
     j = np.zeros(len(rows))
     if len(rows) and len(outcomes):
-        o = outcomes.sort_values("known_day")
-        by_emp = {e: g for e, g in o.groupby("employer_id")}
-        for e, idx in rows.groupby("employer_id").groups.items():
-            g = by_emp.get(e)
-            if g is None:
-                continue
-            days = g["known_day"].to_numpy()
-            k = np.searchsorted(days, rows.loc[idx, "day"].to_numpy(), side="left")
-            cum_c = np.r_[0, np.cumsum(g["label"].to_numpy())]
-            cum_j = np.r_[0, np.cumsum(g["job"].to_numpy())]
-            pos = rows.index.get_indexer(idx)
-            n[pos], c[pos], j[pos] = k, cum_c[k], cum_j[k]
+        # One sorted key per outcome (employer, then the day it became known): a row's
+        # outcomes are the run between its employer's first key and (employer, its day).
+        # Vectorised: per-employer pandas look-ups took a minute at 20,000 employers.
+        big = 1 << 22  # above every day number (10**6 stands for "not known yet")
+        emp = outcomes["employer_id"].to_numpy(dtype=np.int64)
+        known = outcomes["known_day"].to_numpy(dtype=np.int64)
+        order = np.lexsort((known, emp))
+        keys = emp[order] * big + known[order]
+        cum_c = np.r_[0, np.cumsum(outcomes["label"].to_numpy()[order])]
+        cum_j = np.r_[0, np.cumsum(outcomes["job"].to_numpy()[order])]
+        row_emp = rows["employer_id"].to_numpy(dtype=np.int64)
+        lo = np.searchsorted(keys, row_emp * big, side="left")
+        hi = np.searchsorted(keys, row_emp * big + rows["day"].to_numpy(dtype=np.int64),
+                             side="left")
+        n, c, j = (hi - lo).astype(float), cum_c[hi] - cum_c[lo], cum_j[hi] - cum_j[lo]
     return smooth(n, c, j, prior_rate, prior_job)

@@ -34,11 +34,13 @@ from matchning.ml.ranker import FirstStage, TimeCalibratedClassifier, candidate_
 from matchning.reference import ReferenceData
 
 VALIDATION_SHARE = 0.2
-# The estimator learns from the most recent labelled rows only (and their sampled negatives);
-# the employers' statistics still count every outcome. On the 100,000-placement demo world
-# the test ranking AUC is flat from 20,000 labelled rows on (benchmarks/learning_curve.py,
-# docs/performance.md), and the newest outcomes say most about today's employers; beyond
-# this the fit costs time and memory and teaches nothing new.
+# At most this many labelled rows (and their sampled negatives) teach the estimator: a
+# uniform sample of them when the history holds more; the employers' statistics still count
+# every outcome. The test ranking AUC is flat from 20,000 labelled rows on
+# (benchmarks/learning_curve.py, docs/performance.md); beyond that the fit only costs time
+# and memory. Uniform, not the most recent: the newest rows with a label are mostly quick
+# refusals (a completion takes months to become a label), so a recency window would skew the
+# labels.
 MAX_TRAINING_ROWS = 120_000
 SAMPLED_WEIGHT = 1.0   # weight of a sampled negative against a real placement
 CALIBRATIONS = ("isotonic", "sigmoid")
@@ -152,18 +154,16 @@ class TrainingData:
     rows: pd.DataFrame
 
 
-def window_start(rows: pd.DataFrame, limit: int | None = None) -> int | None:
-    """The first day of the training window: the day of the `limit`-th most recent labelled
-    row (MAX_TRAINING_ROWS); None when every row fits. Whole days: a day is in or out."""
+def training_subset(rows: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+    """The labelled rows the estimator learns from: all of them, or a uniform sample of
+    `limit` (MAX_TRAINING_ROWS), in their order; sampled rows are left out. The same rows
+    give the same subset (a fixed seed): `negatives.sample_negatives` and `fit_model` agree."""
     limit = MAX_TRAINING_ROWS if limit is None else limit
-    days = rows.loc[rows["source"] != "sampled", "day"].to_numpy()
-    return None if len(days) <= limit else int(np.sort(days)[len(days) - limit])
-
-
-def training_window(rows: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
-    """The rows (labelled or sampled) on or after `window_start`."""
-    start = window_start(rows, limit)
-    return rows if start is None else rows[rows["day"].to_numpy() >= start]
+    labelled = rows[rows["source"] != "sampled"]
+    if len(labelled) <= limit:
+        return labelled
+    keep = np.sort(np.random.default_rng(0).choice(len(labelled), size=limit, replace=False))
+    return labelled.iloc[keep]
 
 
 def training_matrix(rows: pd.DataFrame, slot_records: Mapping[int, Mapping[str, Any]],
@@ -211,11 +211,9 @@ def _fit_model(rows, slot_records, ref, same_kommun_km, families, random_state,
     # Employer statistics from every outcome; the estimator from the recent window.
     placements = rows[rows["source"] == "placement"]
     stats = EmployerStats.from_outcomes(placements)
-    start = window_start(rows)
+    rows = training_subset(rows)
     if sampled is not None and len(sampled):
         rows = pd.concat([rows, sampled], ignore_index=True)
-    if start is not None:
-        rows = rows[rows["day"].to_numpy() >= start]
     rows = rows.sort_values(["day", "placement_id"], kind="stable").reset_index(drop=True)
     real = (rows["source"] != "sampled").to_numpy()
     weight = np.where(real, 1.0, SAMPLED_WEIGHT)

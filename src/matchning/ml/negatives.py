@@ -11,7 +11,9 @@ hours): for each row, slots are drawn uniformly from the kommuner within its rea
 are checked on the drawn pairs as they stood on the row's day (`rules.rules_for_pairs`), and the
 first `per_row` distinct feasible ones are kept. Draws are independent and uniform, so the
 kept slots are a uniform sample of the row's feasible slots, as if drawn from the whole
-feasible set. Rows that find too few after the draws get their reach enumerated in full.
+feasible set. A row still short after the rounds of draws has its reach listed in full when
+that is small (it then gets exactly min(per_row, feasible)); a row that reaches thousands of
+slots of which almost none is feasible keeps what the draws found.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pandas as pd
 from matchning.ml.catalog import SlotMatrix
 from matchning.ml.dates import day_numbers
 from matchning.ml.geo import haversine_km
-from matchning.ml.model import training_window
+from matchning.ml.model import training_subset
 from matchning.ml.profiles import ProfileMatrix
 from matchning.ml.rule_defs import RuleSettings
 from matchning.ml.rules import rules_for_pairs
@@ -44,12 +46,12 @@ def sample_negatives(rows: pd.DataFrame, placements: pd.DataFrame,
                      ref: ReferenceData, rules: RuleSettings, *, per_row: int = 4,
                      rejection_days: int = 90, recent_abort_days: int = 180,
                      seed: int = 0) -> pd.DataFrame:
-    """Up to `per_row` unchosen feasible slots for each placement row of the training window
-    (`model.training_window`), labelled 0 (source "sampled"): fewer only when fewer were
+    """Up to `per_row` unchosen feasible slots for each placement row the estimator learns
+    from (`model.training_subset`), labelled 0 (source "sampled"): fewer only when fewer were
     feasible."""
     columns = list(rows.columns)
-    # Only the rows the estimator will learn from (model.training_window) need negatives.
-    real = training_window(rows)
+    # Only the rows the estimator will learn from (model.training_subset) need negatives.
+    real = training_subset(rows)
     real = real[real["source"] == "placement"]
     ids = sorted(slots)
     if real.empty or not ids:
