@@ -566,3 +566,30 @@ def proposed_column(html: str) -> list[int]:
 def _another_slot(s: Site) -> int:
     found = recommendations.recommend(s.ctx(), s.person, 3)
     return next(i["slot"]["id"] for i in found.items if i["slot"]["id"] != s.slot)
+
+
+def test_the_ended_column_reads_and_audits_only_the_latest_it_shows(s: Site) -> None:
+    from matchning.domain.vocab import ENDED_STATUSES
+    from matchning.services import board
+    from matchning.storage.tables import AuditRow
+
+    assert s.session is not None
+    ended = [r for r in s.session.scalars(select(PlacementRow).join(
+        ParticipantRow, ParticipantRow.id == PlacementRow.participant_id).where(
+        ParticipantRow.unit_id == s.principals["cons"].unit_id,
+        PlacementRow.status.in_([e.value for e in ENDED_STATUSES])))]
+    assert len(ended) > 15  # the demo world has a long history: the cut matters
+    want = sorted(ended, key=lambda r: (r.ended_on or r.decided_on or r.proposed_on, r.id),
+                  reverse=True)[:15]
+
+    def audit_rows() -> int:
+        return s.session.scalar(select(func.count()).select_from(AuditRow).where(
+            AuditRow.action == "placement.list")) or 0
+
+    before = audit_rows()
+    got = board.board(s.ctx(), limit=1)
+    column = got.columns[-1]
+    assert [c.placement.row.id for c in column.cards] == [r.id for r in want]
+    assert column.total == len(ended)
+    shown = sum(len(c.cards) for c in got.columns)
+    assert audit_rows() - before == shown  # nothing read that the page does not show

@@ -8,7 +8,6 @@ the API is (a unit's staff see their unit's, an employer the ones on its own slo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 from matchning.domain.placement_flow import TRANSITIONS, Action, Side
 from matchning.domain.vocab import ENDED_STATUSES, PlacementStatus, Role
@@ -79,26 +78,14 @@ def allowed_actions(side: Side | None, status: str) -> tuple[Action, ...]:
     return tuple(a for a, t in TRANSITIONS.items() if side in t.sides and current in t.sources)
 
 
-def _ended_key(v: PlacementView) -> tuple[date, int]:
-    r = v.row
-    return (r.ended_on or r.decided_on or r.proposed_on, r.id)
-
-
 def _ended(ctx: Context, scope: dict[str, int | None], recent: int
            ) -> tuple[list[PlacementView], int]:
-    """The `recent` latest ended placements (by the day they ended) and how many there are."""
-    found: list[PlacementView] = []
-    total = 0
-    for status in ENDED_STATUSES:
-        # The service pages in id order: the latest of each status are at the end.
-        _, n = placements.list_placements(ctx, 0, 0, status=status.value, **scope)
-        total += n
-        if n:
-            views, _ = placements.list_placements(ctx, recent, max(n - recent, 0),
-                                                  status=status.value, **scope)
-            found.extend(views)
-    found.sort(key=_ended_key, reverse=True)
-    return found[:recent], total
+    """The `recent` latest ended placements (by the day they ended) and how many there are;
+    only those shown are read (and audited)."""
+    views, total = placements.list_placements(
+        ctx, recent, 0, statuses=tuple(s.value for s in ENDED_STATUSES),
+        latest_ended_first=True, **scope)
+    return list(views), total
 
 
 def _newest_first(ctx: Context, status: PlacementStatus, scope: dict[str, int | None],

@@ -181,8 +181,11 @@ def events(ctx: Context, placement_id: int) -> list[PlacementEventRow]:
 
 
 def list_placements(ctx: Context, limit: int, offset: int, *, participant_id: int | None = None,
-                    slot_id: int | None = None, status: str | None = None
+                    slot_id: int | None = None, status: str | None = None,
+                    statuses: tuple[str, ...] | None = None, latest_ended_first: bool = False
                     ) -> tuple[list[PlacementView], int]:
+    """One page of the placements the viewer may see (id order, or the latest ended first);
+    only the placements on the page are audited as read."""
     p = ctx.principal
     unit_id = employer_id = None
     if p.role is Role.employer:
@@ -192,7 +195,8 @@ def list_placements(ctx: Context, limit: int, offset: int, *, participant_id: in
         unit_id = p.unit_id
     stmt = people.placements_query(unit_id=unit_id, employer_id=employer_id,
                                    participant_id=participant_id, slot_id=slot_id,
-                                   status=status)
+                                   status=status, statuses=statuses,
+                                   latest_ended_first=latest_ended_first)
     rows, total = base.page(ctx.session, stmt, limit, offset)
     for r in rows:
         _audit_read(ctx, r, "placement.list")

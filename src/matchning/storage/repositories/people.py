@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Select, Text, cast, select
+from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from matchning.storage.repositories.base import contains
@@ -57,9 +57,14 @@ def monitoring_of(session: Session, participant_id: int) -> MonitoringRow | None
 
 def placements_query(*, unit_id: int | None = None, employer_id: int | None = None,
                      participant_id: int | None = None, slot_id: int | None = None,
-                     status: str | None = None) -> Select[tuple[PlacementRow]]:
-    stmt = select(PlacementRow).where(is_person(PlacementRow.participant_id)) \
-        .order_by(PlacementRow.id)
+                     status: str | None = None, statuses: tuple[str, ...] | None = None,
+                     latest_ended_first: bool = False) -> Select[tuple[PlacementRow]]:
+    """The placements in scope, in id order, or the latest ended first (by the day they ended,
+    decided or were proposed)."""
+    order = (func.coalesce(PlacementRow.ended_on, PlacementRow.decided_on,
+                           PlacementRow.proposed_on).desc(), PlacementRow.id.desc()) \
+        if latest_ended_first else (PlacementRow.id,)
+    stmt = select(PlacementRow).where(is_person(PlacementRow.participant_id)).order_by(*order)
     if unit_id is not None:
         stmt = stmt.join(ParticipantRow, ParticipantRow.id == PlacementRow.participant_id) \
             .where(ParticipantRow.unit_id == unit_id)
@@ -72,6 +77,8 @@ def placements_query(*, unit_id: int | None = None, employer_id: int | None = No
         stmt = stmt.where(PlacementRow.slot_id == slot_id)
     if status:
         stmt = stmt.where(PlacementRow.status == status)
+    if statuses:
+        stmt = stmt.where(PlacementRow.status.in_(statuses))
     return stmt
 
 
