@@ -81,6 +81,54 @@ def wrk(url: str, script: Path, connections: int, seconds: int, threads: int) ->
                                                                  "status", "timeout")}}
 
 
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each process still there."""
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def database_backends(database_url: str) -> list[int]:
+    """PostgreSQL's backend processes serving the benchmark's database (same machine)."""
+    name = database_url.rsplit("/", 1)[-1].split("?")[0]
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if cmd.startswith("postgres:") and f" {name} " in cmd:
+                out.append(int(d.name))
+    return out
+
+
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings (a process that ended meanwhile is lost: the
+    workers and their pooled connections live through a run)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
+def measured(server, database_url: str, run) -> dict:
+    """`run()`'s result with the CPU it cost the workers and the database, per request."""
+    workers = [*server.worker_pids(), server.process.pid]
+    app0 = cpu_seconds(workers)
+    db0 = cpu_seconds(database_backends(database_url))
+    load_before = os.getloadavg()[0]
+    r = run()
+    app = _spent(app0, cpu_seconds(workers))
+    db = _spent(db0, cpu_seconds(database_backends(database_url)))
+    n = max(r["requests"], 1)
+    return {**r, "cpu_ms_per_request": {"app": round(app * 1000 / n, 2),
+                                        "database": round(db * 1000 / n, 2)},
+            "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--database-url", required=True)
@@ -131,8 +179,10 @@ def main() -> None:
         first_s = time.perf_counter() - t
         if args.warmup:  # every worker loads the model and encodes the catalogue
             wrk(server.url, script, args.connections, args.warmup, args.threads)
-        load = wrk(server.url, script, args.connections, args.duration, args.threads)
-        ceiling = wrk(server.url, health, args.connections, args.duration, args.threads)
+        load = measured(server, args.database_url, lambda: wrk(
+            server.url, script, args.connections, args.duration, args.threads))
+        ceiling = measured(server, args.database_url, lambda: wrk(
+            server.url, health, args.connections, args.duration, args.threads))
         memory = {str(p): round(rss_mb(p)[0]) for p in server.worker_pids()}
 
     result = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -151,6 +201,11 @@ def main() -> None:
     for name, r in (("recommendations", load), ("/health", ceiling)):
         print(f"{name:<18}{r['requests_per_s']:>9}{r['p50_ms']:>9}{r['p99_ms']:>9}"
               f"{r['max_ms']:>9}{r['requests']:>10,}{r['errors']:>8}")
+    for name, r in (("recommendations", load), ("/health", ceiling)):
+        c = r["cpu_ms_per_request"]
+        print(f"{name}: CPU per request {c['app']} ms in the workers + {c['database']} ms in "
+              f"PostgreSQL; load average {r['load_average'][0]} before, "
+              f"{r['load_average'][1]} after")
     print(f"worker RSS (MB): {memory}; JSON: {args.out}")
 
 

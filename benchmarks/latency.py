@@ -15,6 +15,7 @@ the paused). Prints a table and writes JSON to --out.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from datetime import UTC, datetime
@@ -51,14 +52,16 @@ def main() -> None:
     warm_s = time.perf_counter() - t
     open_slots = first.considered
 
-    ms, feasible = [], []
+    load_before = os.getloadavg()
+    ms, cpu_ms, feasible = [], [], []
     for pid in chosen:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         with unit_of_work(factory) as session:
             ctx = Context(session=session, principal=SYSTEM, settings=settings,
                           matcher=matcher)
             out = recommendations.recommend(ctx, int(pid), args.k)
         ms.append((time.perf_counter() - t) * 1000)
+        cpu_ms.append((time.process_time() - c) * 1000)
         feasible.append(out.feasible)
 
     vectors = rng.standard_normal((open_slots, 64)).astype(np.float32)
@@ -79,7 +82,9 @@ def main() -> None:
         "first_call_s": round(warm_s, 2),
         "feasible_slots": {"mean": round(float(np.mean(feasible)), 1),
                            "max": int(np.max(feasible))},
-        "suggest_ms": percentiles(ms), "floor_ms": percentiles(floor),
+        "suggest_ms": percentiles(ms), "suggest_cpu_ms": percentiles(cpu_ms),
+        "load_average_before": load_before, "load_average": os.getloadavg(),
+        "floor_ms": percentiles(floor),
     }
     result["ratio_p50"] = round(result["suggest_ms"]["p50"] / max(result["floor_ms"]["p50"],
                                                                   1e-6), 1)
@@ -90,6 +95,9 @@ def main() -> None:
           f"{'floor p50':>11}{'ratio':>7}")
     print(f"{open_slots:<14}{len(chosen):>7}{s['p50']:>9}{s['p95']:>9}{s['p99']:>9}"
           f"{f['p50']:>11}{result['ratio_p50']:>7}")
+    print(f"CPU per call: p50 {result['suggest_cpu_ms']['p50']} ms, p99 "
+          f"{result['suggest_cpu_ms']['p99']} ms (load average {load_before[0]:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after)")
     print(f"first call (model load + catalogue) {warm_s:.2f} s; feasible slots per participant "
           f"{result['feasible_slots']['mean']} on average; JSON: {args.out}")
     engine.dispose()

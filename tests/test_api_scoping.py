@@ -94,6 +94,11 @@ TABLE: list[Row] = [
         unit_id="unit_a"),
     row("PATCH", "/units/{unit_id}", "401 403 404 403 403 403 404 200", body="unit_rename",
         unit_id="unit_a"),
+    # A unit's results report and slot gaps: its consultants and admins, and system admins.
+    row("GET", "/units/{unit_id}/report", "401 200 404 403 403 200 404 200", unit_id="unit_a"),
+    row("GET", "/units/{unit_id}/report", "401 200 404 403 403 200 404 200", unit_id="unit_a",
+        query="from=2026-01-01&to=2026-06-30&format=csv"),
+    row("GET", "/units/{unit_id}/gaps", "401 200 404 403 403 200 404 200", unit_id="unit_a"),
 
     # Users: system admin manages all; unit admin its own unit's staff; everyone themselves.
     row("POST", "/users", "401 403 403 403 403 201 403 201", body="user_consultant_a"),
@@ -173,6 +178,11 @@ TABLE: list[Row] = [
     row("GET", "/audit", "401 403 403 403 403 200 200 200",
         query="participant_id={participant_a}&from=2026-01-01&to=2030-12-31"),
 
+    # Fairness report: unit admins their own unit (another unit is 404), system admins any
+    # unit or all. No model in this world: the realised rates alone, still 200.
+    row("GET", "/fairness", "401 403 403 403 403 200 200 200"),
+    row("GET", "/fairness", "401 403 403 403 403 200 404 200", query="unit_id={unit_a}&k=2"),
+
     # Placements: the unit proposes and follows up; the employer sees those proposed to it
     # (others: 404) and may accept, decline, start, complete and abort, but not withdraw.
     row("POST", "/placements", "401 201 404 403 403 201 404 403", body="propose_a_e2"),
@@ -208,6 +218,16 @@ TABLE: list[Row] = [
     # Slots are shared, so any unit's staff may ask (each meets its own unit's participants).
     row("GET", "/slots/{slot_id}/candidates", "401 503 503 403 403 503 503 403",
         slot_id="slot_e1"),
+
+    # Allocation plans: the unit's staff (another unit's: 404); no model here, so making a plan
+    # answers 503 after the access checks. The world holds one stored plan of unit A.
+    row("POST", "/allocations", "401 503 404 403 403 503 404 403", body="allocation_a"),
+    row("GET", "/allocations/{plan_id}", "401 200 404 403 403 200 404 403", plan_id="plan_a"),
+    row("POST", "/allocations/{plan_id}/pairs/{participant_id}/accept",
+        "401 200 404 403 403 200 404 403", plan_id="plan_a", participant_id="participant_a"),
+    row("POST", "/allocations/{plan_id}/pairs/{participant_id}/override",
+        "401 200 404 403 403 200 404 403", body="override_reason", plan_id="plan_a",
+        participant_id="participant_a"),
 
     # Reference data: any signed-in user.
     row("GET", "/reference/occupations", "401 200 200 200 200 200 200 200", query="q=lager"),
@@ -271,6 +291,8 @@ BODIES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "decline_reason": lambda w: {"reason": "Ingen handledare i juli."},
     "abort_reason": lambda w: {"reason": "fick arbete"},
     "outcome": lambda w: {"outcome": "arbete"},
+    "allocation_a": lambda w: {"unit_id": w["unit_a"], "method": "exact"},
+    "override_reason": lambda w: {"reason": "Deltagaren vill hellre arbeta i butik."},
 }
 
 
@@ -371,6 +393,7 @@ def _build(client: TestClient, world: World, engine: Engine) -> Scene:
         pl_completed=propose(people["p_done"], slot_e1, h_a, "accept", "start", "complete"),
         pl_b=propose(participant_b, slot_e2, h_b),
     )
+    scene.ids["plan_a"] = _stored_plan(world, unit_a, people["participant_a"], slot_e2)
     scene.ids["saved_version"] = registry.save({"stand-in": True}, world.settings.models_dir,
                                                {"estimator": "stand-in"})
     with unit_of_work(world.factory) as session:
@@ -402,6 +425,21 @@ def scene(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         world = World(make_session_factory(engine), settings)
         with TestClient(create_app(settings=settings, engine=engine)) as client:
             yield _build(client, world, engine)
+
+
+def _stored_plan(world: World, unit_id: int, participant_id: int, slot_id: int) -> int:
+    """A stored allocation plan of one pair (a plan needs a model to be made; stored, it
+    does not)."""
+    from matchning.storage.repositories import allocations
+
+    with unit_of_work(world.factory) as session:
+        plan = allocations.add_plan(session, unit_id=unit_id, created_at=datetime.now(UTC),
+                                    created_by=None, model_version="stand-in", method="exact",
+                                    options={}, inputs={"participants": 1})
+        allocations.add_pairs(session, [{"plan_id": plan.id, "participant_id": participant_id,
+                                         "slot_id": slot_id, "score": 0.5, "pinned": False,
+                                         "status": "proposed"}])
+        return plan.id
 
 
 # --- the tests -------------------------------------------------------------------------------

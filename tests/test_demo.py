@@ -102,11 +102,13 @@ def test_database_is_empty_before_and_after(tmp_path: Path) -> None:
 
 def test_counts_match_config_and_summary(demo: Seeded) -> None:
     t, counts = demo.tables, demo.summary.counts
-    # The demo writes no audit rows, activates no model, runs no retrain and stores no lists.
+    # The demo writes no audit rows, activates no model, runs no retrain, stores no lists and
+    # makes no allocation plans.
+    derived = ("precomputed_suggestions", "allocation_plans", "allocation_pairs")
     assert {name: len(df) for name, df in t.items()
             if name not in ("audit_log", "active_model", "model_activations", "change_counters",
-                            "retrain_runs", "precomputed_suggestions")} == counts
-    assert len(t["precomputed_suggestions"]) == 0
+                            "retrain_runs", *derived)} == counts
+    assert all(len(t[name]) == 0 for name in derived)
     assert (len(t["units"]), len(t["employers"]), len(t["slots"]),
             len(t["participants"])) == (1, 40, 80, 120)
     assert len(t["participant_monitoring"]) == 120

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from markupsafe import escape
 from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from matchning.api.app import create_app
 from matchning.config import Settings
@@ -38,6 +38,7 @@ from matchning.storage.tables import ActiveModelRow, FeedbackRow, ParticipantRow
 from tests.conftest import backend_engine, seed_and_train
 from tests.factories import World
 from tests.helpers_pages import csrf_of, login
+from tests.isolation import rolled_back
 
 PASSWORD = "hemligt-lösen-1"
 ROLES = ("cons", "cons_b", "emp", "emp_b", "sysadmin")
@@ -60,22 +61,13 @@ class Site:
 
     @contextmanager
     def isolated(self) -> Iterator[Site]:
-        conn = self.engine.connect()
-        outer = conn.begin()
-        factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint",
-                               expire_on_commit=False, autoflush=True)
-        self.app.state.session_factory = factory
-        self.app.state.matcher = Matcher(self.settings.models_dir)
-        self.session = factory()
-        try:
-            yield self
-        finally:
-            self.session.close()
-            self.session = None
-            self.app.state.session_factory = self.real_factory
-            self.app.state.matcher = Matcher(self.settings.models_dir)
-            outer.rollback()
-            conn.close()
+        """Everything the app and the test do, on one connection rolled back afterwards."""
+        with rolled_back(self.app, self.engine, self.settings, self.real_factory) as session:
+            self.session = session
+            try:
+                yield self
+            finally:
+                self.session = None
 
     def ctx(self, role: str = "cons") -> Context:
         assert self.session is not None

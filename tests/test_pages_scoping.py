@@ -100,6 +100,19 @@ TABLE: list[Page] = [
          "303 503 404 403 403 503 404 403", participant_id="participant_a",
          data={"slot_id": "{slot_e1}"}),
 
+    # The unit's allocation plan: its staff (unit B sees its own, empty); making one needs a
+    # model (503 after the access check); an override without a reason is refused (422).
+    page("GET", "/enhet/fordelning", "303 200 200 403 403 200 200 403"),
+    page("POST", "/enhet/fordelning", "303 503 503 403 403 503 503 403",
+         data={"method": "exact"}),
+    page("POST", "/enhet/fordelning/{plan_id}/{participant_id}/godta",
+         "303 303 404 403 403 303 404 403", plan_id="plan_a", participant_id="participant_a"),
+    page("POST", "/enhet/fordelning/{plan_id}/{participant_id}/asidosatt",
+         "303 422 404 403 403 422 404 403", plan_id="plan_a", participant_id="participant_a"),
+    page("POST", "/enhet/fordelning/{plan_id}/{participant_id}/asidosatt",
+         "303 303 404 403 403 303 404 403", plan_id="plan_a", participant_id="participant_a",
+         data={"reason": "Deltagaren har fått jobb själv."}),
+
     # The placement board: each sees its own scope; employers their own slots'.
     page("GET", "/placeringar", "303 200 200 200 200 200 200 200"),
     # An employer's board filtered by a participant shows only its own slots' placements.
@@ -148,6 +161,20 @@ TABLE: list[Page] = [
     page("GET", "/enhet/installningar", "303 403 403 403 403 200 200 200"),
     page("POST", "/enhet/installningar", "303 403 403 403 403 422 422 422"),
     page("GET", "/enhet/logg", "303 403 403 403 403 200 200 200"),
+    # Results and slot gaps: the unit's staff; a system admin chooses the unit.
+    page("GET", "/enhet/resultat", "303 200 200 403 403 200 200 200"),
+    page("GET", "/enhet/resultat", "303 200 404 403 403 200 404 200", query="enhet={unit_a}"),
+    page("GET", "/enhet/resultat/avslut.png", "303 200 404 403 403 200 404 200",
+         query="enhet={unit_a}"),
+    page("GET", "/enhet/resultat/placeringar.png", "303 200 404 403 403 200 404 200",
+         query="enhet={unit_a}"),
+    page("GET", "/enhet/resultat/vantetid.png", "303 200 404 403 403 200 404 200",
+         query="enhet={unit_a}"),
+    page("GET", "/enhet/resultat/export.csv", "303 200 404 403 403 200 404 200",
+         query="enhet={unit_a}"),
+    page("GET", "/enhet/platsluckor", "303 200 200 403 403 200 200 200"),
+    page("GET", "/enhet/platsluckor", "303 200 404 403 403 200 404 200", query="enhet={unit_a}"),
+    page("GET", "/enhet/rattvisa", "303 403 403 403 403 200 200 200"),
 
     # Models and retraining: system admins only.
     page("GET", "/admin/modeller", "303 403 403 403 403 403 403 200"),

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from matchning.api.app import create_app
 from matchning.config import Settings
@@ -38,6 +38,7 @@ from matchning.storage.tables import ActiveModelRow, AuditRow, ParticipantRow, U
 from tests.conftest import backend_engine, seed_and_train
 from tests.factories import Actor, World
 from tests.helpers_api import API, assert_error, quick_user
+from tests.isolation import rolled_back
 
 K = 5
 
@@ -59,22 +60,12 @@ class Trained:
     @contextmanager
     def isolated(self) -> Iterator[Trained]:
         """Everything the app and the test do, on one connection rolled back afterwards."""
-        app = self.client.app
-        conn = self.engine.connect()
-        outer = conn.begin()
-        factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint",
-                               expire_on_commit=False, autoflush=True)
-        app.state.session_factory = factory  # type: ignore[attr-defined]
-        app.state.matcher = Matcher(self.settings.models_dir)  # type: ignore[attr-defined]
-        self.session = factory()
-        try:
-            yield self
-        finally:
-            self.session.close()
-            self.session = None
-            app.state.session_factory = self.real_factory  # type: ignore[attr-defined]
-            outer.rollback()
-            conn.close()
+        with rolled_back(self.client.app, self.engine, self.settings, self.real_factory) as session:
+            self.session = session
+            try:
+                yield self
+            finally:
+                self.session = None
 
     def get(self, role: str, url: str, **params: Any) -> Any:
         headers = {} if role == "anon" else self.actors[role].headers

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import struct
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from matchning.services import recommendations
 from matchning.services.context import Context
 from matchning.services.matcher import Matcher
 from matchning.storage.db import make_engine, make_session_factory, unit_of_work
+from tests.slow.tcp_proxy import TcpProxy as TcpProxy  # re-exported: moved to its own module
 
 BIN = Path(sys.executable).parent / "matchning"
 PG_URL = os.environ.get("MATCHNING_TEST_POSTGRES_URL")
@@ -205,92 +203,3 @@ def pg_schema() -> Iterator[tuple[str, str]]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
-
-
-# --- a TCP proxy the test controls ----------------------------------------------------------
-
-class TcpProxy:
-    """127.0.0.1:<port> → target. `cut()` closes every connection and refuses new ones (each
-    attempt is accepted and reset at once, and counted); `restore()` forwards again."""
-
-    def __init__(self, target: tuple[str, int]):
-        self.target = target
-        self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
-        self._listener.settimeout(0.2)
-        self.port = self._listener.getsockname()[1]
-        self._lock = threading.Lock()
-        self._socks: set[socket.socket] = set()
-        self._cut = threading.Event()
-        self._closed = threading.Event()
-        self.refused = 0
-        self.accepted = 0
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True,
-                                        name="tcp-proxy")
-        self._thread.start()
-
-    def _accept_loop(self) -> None:
-        while not self._closed.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if self._cut.is_set():
-                _reset(client)
-                with self._lock:
-                    self.refused += 1
-                continue
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                _reset(client)
-                continue
-            client.settimeout(None)
-            with self._lock:
-                self.accepted += 1
-                self._socks.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        self._cut.set()
-        with self._lock:
-            socks, self._socks = list(self._socks), set()
-        for s in socks:
-            _reset(s)
-
-    def restore(self) -> None:
-        self._cut.clear()
-
-    def close(self) -> None:
-        self._closed.set()
-        self.cut()
-        with suppress(OSError):
-            self._listener.close()
-        self._thread.join(timeout=5)
-
-
-def _reset(sock: socket.socket) -> None:
-    """Close with RST: the peer sees the connection die, not a polite end."""
-    with suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    with suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    with suppress(OSError):
-        sock.close()

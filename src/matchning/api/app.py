@@ -15,16 +15,20 @@ from threadpoolctl import threadpool_limits
 from matchning import __version__, log_privacy
 from matchning.api import errors
 from matchning.api.limits import BodySizeLimit
+from matchning.api.responses import EVERY_ROUTE
 from matchning.api.routes import (
     admin,
+    allocations,
     audit,
     auth,
     employers,
+    fairness,
     participants,
     placements,
     recommendations,
     reference,
     slots,
+    unit_reports,
     units,
     users,
 )
@@ -37,8 +41,8 @@ from matchning.web.install import install as install_pages
 
 log = logging.getLogger("matchning")
 
-ROUTERS = (auth, units, users, employers, slots, participants, placements, recommendations,
-           reference, admin, audit)
+ROUTERS = (auth, units, unit_reports, users, employers, slots, participants, placements,
+           recommendations, reference, admin, audit, fairness, allocations)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -70,7 +74,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     errors.install(app, page=page_errors.page)
     log_privacy.install()
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=EVERY_ROUTE)
     for module in ROUTERS:
         api.include_router(module.router)
     app.include_router(api)

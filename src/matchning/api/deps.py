@@ -16,7 +16,7 @@ from matchning.domain.principal import Principal
 from matchning.errors import Unauthenticated
 from matchning.services import users
 from matchning.services.context import Context
-from matchning.storage.db import unit_of_work
+from matchning.storage.db import WRITER, unit_of_work
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -31,6 +31,7 @@ def get_session(request: Request) -> Iterator[Session]:
     the response is sent: a failed commit becomes an error response, never a 2xx.
     """
     with unit_of_work(request.app.state.session_factory) as session:
+        session.connection(execution_options=WRITER)  # SQLite: BEGIN IMMEDIATE (storage.db)
         yield session
 
 

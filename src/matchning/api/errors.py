@@ -77,7 +77,8 @@ def install(app: FastAPI, page: PageRenderer | None = None) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         messages = {404: "Adressen finns inte.", 405: "Metoden stöds inte för den här adressen.",
-                    413: "Förfrågan är för stor.", 401: "Du behöver logga in."}
+                    413: "Förfrågan är för stor.", 401: "Du behöver logga in.",
+                    400: "Innehållet går inte att läsa: skicka JSON i UTF-8."}
         return respond(request, exc.status_code, f"http_{exc.status_code}",
                        messages.get(exc.status_code, str(exc.detail)),
                        headers=getattr(exc, "headers", None))

@@ -273,6 +273,13 @@ class RecommendationPublic(SlotEntry):
     rank: int
     score: float = Field(description="Kalibrerad sannolikhet att placeringen fullföljs")
     reasons: list[ReasonPublic]
+    contest: int | None = Field(
+        None, description="Hur många andra väntande deltagare i enheten som har platsen bland "
+                          "sina tre bästa (förberäknade listor); null utan sådana listor")
+    contest_text: str | None = None
+    spread_score: float | None = Field(
+        None, description="Med spread=true: poängen minus platsens trängselpris, som "
+                          "ordningen följer")
 
 
 class RecommendationsPublic(BaseModel):

@@ -6,12 +6,15 @@ import typer
 from threadpoolctl import threadpool_limits
 
 from matchning.cli import (
+    allocate_command,
     data_commands,
     evaluate_command,
+    fairness_command,
     lifecycle_commands,
     model_commands,
     precompute_command,
     privacy_commands,
+    report_commands,
     serve_commands,
     user_commands,
 )
@@ -24,7 +27,10 @@ model_commands.register(app)
 evaluate_command.register(app)
 lifecycle_commands.register(app)
 precompute_command.register(app)
+allocate_command.register(app)
+fairness_command.register(app)
 privacy_commands.register(app)
+report_commands.register(app)
 app.add_typer(user_commands.app, name="users", help="Enheter, användare, lösenord och tokens.")
 
 

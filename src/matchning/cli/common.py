@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from matchning import log_privacy
 from matchning.config import Settings, get_settings
@@ -34,8 +35,22 @@ def system_context() -> Iterator[Context]:
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             yield Context(session=session, principal=SYSTEM, settings=s)
+    except DBAPIError as exc:  # the commit or a statement failed: rolled back, say so
+        database_failed(exc)
     finally:
         engine.dispose()
+
+
+def database_failed(exc: DBAPIError) -> None:
+    """Print a database failure the way the API would (no SQL, no values), and exit 1."""
+    if isinstance(exc, IntegrityError):
+        message = "Uppgiften krockar med något som redan finns sparat."
+    elif isinstance(exc, OperationalError):
+        message = "Databasen svarar inte just nu; försök igen om en stund."
+    else:
+        message = "Ett databasfel inträffade."
+    typer.echo(f"Fel: {message} Inget har sparats. ({type(exc.orig).__name__})", err=True)
+    raise typer.Exit(1)
 
 
 def fail(exc: MatchningError) -> None:

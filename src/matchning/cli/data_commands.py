@@ -80,7 +80,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{f.file}: {f.rows} rader, {f.inserted} nya, {f.updated} uppdaterade "
                        f"({state})")
             for e in f.errors:
-                typer.echo(f"  rad {e.line}, kolumn {e.column}: {e.message}", err=True)
+                where = f"rad {e.line}" if e.line else "hela filen"
+                where += f", kolumn {e.column}" if e.column else ""
+                typer.echo(f"  {where}: {e.message}", err=True)
         if not report.ok:
             raise typer.Exit(1)
 

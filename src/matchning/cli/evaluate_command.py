@@ -20,6 +20,12 @@ def register(app: typer.Typer) -> None:
         lightfm: bool = typer.Option(True, "--lightfm/--no-lightfm",
                                      help="Ta med LightFM-baslinjen"),
         seed: int = typer.Option(0),
+        allocation: bool = typer.Option(
+            False, "--allocation", help="Fördelningsmetoderna mot de sanna sannolikheterna "
+                                        "(kräver --truth och en aktiv modell; "
+                                        "docs/allocation.md)"),
+        unit: str = typer.Option(None, "--unit", help="Enheten för --allocation "
+                                                      "(standard: den första)"),
     ) -> None:
         """Time-based evaluation: the model and the baselines side by side (docs/evaluation.md)."""
         from matchning.ml.report import write_report
@@ -28,6 +34,10 @@ def register(app: typer.Typer) -> None:
         if truth is not None and not truth.is_file():
             typer.echo(f"Fel: filen {truth} finns inte.", err=True)
             raise typer.Exit(1)
+        if allocation:
+            from matchning.cli.allocation_report import run_allocation_evaluation
+            run_allocation_evaluation(truth, unit, out, seed, json_out)
+            return
         try:
             with system_context() as ctx:
                 result, reliability = evaluation.run(ctx, truth_path=truth,

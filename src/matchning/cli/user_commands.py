@@ -30,9 +30,9 @@ def create_unit(name: str, kommuner: str = typer.Option(..., help="Kommunkoder, 
     try:
         with system_context() as ctx:
             row = units.create(ctx, UnitData(name=name, kommuner=kommuner.split("|")))
-            typer.echo(f"Enhet {row.id}: {row.name}")
     except MatchningError as exc:
         fail(exc)
+    typer.echo(f"Enhet {row.id}: {row.name}")  # only once committed
 
 
 @app.command("create")
@@ -51,12 +51,12 @@ def create_user(email: str, role: Role = typer.Option(...),
             row = users.create(ctx, users.UserData(email=email, role=role, unit_id=unit,
                                                    employer_id=employer, display_name=name,
                                                    password=password))
-            typer.echo(f"Användare {row.id}: {row.email} ({row.role})")
-            if token:
-                issued = users.issue_token(ctx, row.id, "cli")
-                typer.echo(f"Token (visas bara nu): {issued.token}")
+            issued = users.issue_token(ctx, row.id, "cli") if token else None
     except MatchningError as exc:
         fail(exc)
+    typer.echo(f"Användare {row.id}: {row.email} ({row.role})")  # only once committed
+    if issued is not None:
+        typer.echo(f"Token (visas bara nu): {issued.token}")
 
 
 @app.command("list")

@@ -10,13 +10,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+from annotated_types import Interval
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
     Field,
     StringConstraints,
     create_model,
+    field_validator,
     model_validator,
 )
 
@@ -39,10 +42,36 @@ Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 FreeText = Annotated[str, StringConstraints(max_length=20_000)]
 LangCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# A stored row's id as input: the databases hold signed 64-bit integers, so a larger number is
+# refused here (422) rather than failing in the database driver.
+Id = Annotated[int, Interval(ge=-(2**63), le=2**63 - 1)]
+
+
+NUL_MESSAGE = "Texten innehåller ett NUL-tecken (\\0), som inte kan sparas."
+
+
+def refuse_nul(value: Any) -> Any:
+    """`value` unchanged; a ValueError when a text in it holds NUL (PostgreSQL cannot store
+    one, and no person types one)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(NUL_MESSAGE)
+    if isinstance(value, list | tuple):
+        for item in value:
+            refuse_nul(item)
+    return value
+
+
+# For text that is not in a record (a search): the same refusal of NUL.
+NoNul = AfterValidator(refuse_nul)
 
 
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
 
 class UnitData(Record):
@@ -65,7 +94,7 @@ class EmployerData(Record):
 
 
 class SlotData(Record):
-    employer_id: int
+    employer_id: Id
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
     description: FreeText = ""
     occupation_code: Code4
@@ -94,8 +123,8 @@ class PastWork(Record):
 
 
 class ParticipantData(Record):
-    unit_id: int | None = None  # defaults to the consultant's unit
-    consultant_id: int | None = None
+    unit_id: Id | None = None  # defaults to the consultant's unit
+    consultant_id: Id | None = None
     external_id: ExternalId | None = None
     personnummer: Annotated[str, StringConstraints(max_length=13)] | None = None
     display_name: Name

@@ -2,12 +2,12 @@
 
 A new employer, slot or participant is validated exactly as its service's `create` validates
 it (the service's own `validate`, and its own `_apply` mapping the record onto a row), but it
-is not flushed one by one: the file's new rows go in with one multi-row INSERT per batch, and a
-new participant's monitoring row and audit row follow the same way. A file with any bad row is
-not stored anyway, so nothing is lost by writing late; a database conflict at the end (a race
-with another writer) makes the runner import the file again one row at a time, with the
-services, to name the rows. `tests/test_import_bulk.py` holds the rows written here equal to
-the rows the services write.
+is not flushed one by one: the file's new rows go in together (`importer.dbwrite`: COPY on
+PostgreSQL, executemany on SQLite), and a new participant's monitoring row and audit row follow
+the same way. A file with any bad row is not stored anyway, so nothing is lost by writing
+late; a database conflict at the end (a race with another writer) makes the runner import the
+file again one row at a time, with the services, to name the rows. `tests/test_import_bulk.py`
+holds the rows written here equal to the rows the services write.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchning.domain.records import MONITORING_FIELDS, EmployerData, ParticipantData, SlotData
+from matchning.importer import dbwrite
 from matchning.services import employers, participants, slots
 from matchning.services.context import Context
 from matchning.storage.repositories import audit, counters
@@ -31,7 +32,7 @@ from matchning.storage.tables import (
     SlotRow,
 )
 
-BATCH = 5_000  # rows per INSERT statement batch
+BATCH = 20_000  # rows per COPY or executemany
 
 
 @dataclass
@@ -94,6 +95,9 @@ def plan_participant(ctx: Context, data: ParticipantData, unit_id: int,
     """participants.create without the flush: the same checks and mapping; the monitoring
     fields sent and the audit row are written with the row."""
     derived = participants.validate(ctx, data, unit_id)
+    if "max_commute_km" not in data.model_fields_set:  # the unit's default, as in create
+        data = data.model_copy(update={
+            "max_commute_km": participants.default_commute_km(ctx, unit_id)})
     row = _Row(ParticipantRow, unit_id=unit_id, version=1)
     participants._apply(ctx, row, data, derived)  # type: ignore[arg-type]
     pending.values.append(_values(row))
@@ -114,60 +118,57 @@ class _AuditRows:
         self.rows.append(row)
 
 
-def write(ctx: Context, pending: Pending) -> None:
-    """Insert the pending rows in batches; participants get their monitoring and audit rows
-    and one bump of their unit's counter."""
-    session = ctx.session
-    ids: list[int] = []
-    for start in range(0, len(pending.values), BATCH):
-        ids.extend(_insert(session, pending.table, pending.values[start:start + BATCH]))
-    if pending.table is not ParticipantRow:
-        return
-    monitoring = [{"participant_id": pid, **m}
-                  for pid, m in zip(ids, pending.monitoring, strict=True) if m]
-    for start in range(0, len(monitoring), BATCH):
-        _insert(session, MonitoringRow, monitoring[start:start + BATCH], returning=False)
+def _audit_values(ctx: Context, ids: list[int], units: list[int]) -> list[dict[str, Any]]:
+    """The "participant.create" audit row of each new participant: one shaped by
+    `audit.record` per unit, the participant's id put in (the rows differ in nothing else;
+    they share the time of the write)."""
     collected = _AuditRows()
-    for pid, unit_id in zip(ids, pending.units, strict=True):
+    for unit_id in dict.fromkeys(units):
         audit.record(collected, user_id=ctx.principal.user_id,  # type: ignore[arg-type]
                      action="participant.create", subject_type="participant",
-                     subject_id=pid, unit_id=unit_id)
-    rows = [{c.key: getattr(r, c.key) for c in AuditRow.__table__.columns if c.key != "id"}
-            for r in collected.rows]
-    for start in range(0, len(rows), BATCH):
-        _insert(session, AuditRow, rows[start:start + BATCH], returning=False)
+                     subject_id=0, unit_id=unit_id)
+    keys = [c.key for c in AuditRow.__table__.columns if c.key != "id"]
+    shaped = {r.unit_id: {k: getattr(r, k) for k in keys} for r in collected.rows}
+    return [{**shaped[unit_id], "subject_id": str(pid)}
+            for pid, unit_id in zip(ids, units, strict=True)]
+
+
+def write(ctx: Context, pending: Pending) -> None:
+    """Insert the pending rows; participants get their monitoring and audit rows and one
+    bump of their unit's counter."""
+    session = ctx.session
+    _insert(session, pending.table, pending.values)
+    if pending.table is not ParticipantRow:
+        return
+    # The new ids by (unit, external id), unique and always given in a file: one read
+    # (neither COPY nor executemany hands back the new ids).
+    found = existing_participants(session)
+    ids = [found[(v["unit_id"], v["external_id"])] for v in pending.values]
+    _insert(session, MonitoringRow, [{"participant_id": pid, **m}
+                                     for pid, m in zip(ids, pending.monitoring, strict=True)
+                                     if m])
+    _insert(session, AuditRow, _audit_values(ctx, ids, pending.units))
     for unit_id in sorted(set(pending.units)):
         counters.bump(session, counters.participants_of(unit_id))
 
 
-def _insert(session: Session, table: type, rows: list[dict[str, Any]], *,
-            returning: bool = True) -> list[int]:
-    """Multi-row INSERTs (Core: the ORM's bulk insert splits a batch wherever a row holds a
-    NULL, one statement per row at worst); the new ids in the rows' order. Rows with other
-    columns go in a statement of their own."""
-    if not rows:
-        return []
-    t = table.__table__
-    ids: list[int] = [0] * len(rows)
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for i, r in enumerate(rows):
-        groups.setdefault(tuple(sorted(r)), []).append(i)
-    for positions in groups.values():
-        params = [rows[i] for i in positions]
-        if not returning:
-            session.execute(insert(t), params)
-            continue
-        got = session.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True),
-                              params).scalars().all()
-        for i, new_id in zip(positions, got, strict=True):
-            ids[i] = int(new_id)
-    return ids if returning else []
+def _insert(session: Session, table: type, rows: list[dict[str, Any]]) -> None:
+    """In batches, through the session's connection (`importer.dbwrite`: COPY on
+    PostgreSQL, executemany on SQLite)."""
+    for start in range(0, len(rows), BATCH):
+        dbwrite.insert_rows(session, table.__table__, rows[start:start + BATCH])
 
 
 def existing_ids(session: Session, table: type) -> dict[str, int]:
     """external id -> id of the table's rows that have one (one query per file)."""
     return {e: i for e, i in session.execute(
         select(table.external_id, table.id).where(table.external_id.is_not(None)))}
+
+
+def stored_by_external_id(session: Session, table: type) -> dict[str, Any]:
+    """external id -> row of the table's rows that have one (one query per file)."""
+    return {r.external_id: r for r in session.scalars(
+        select(table).where(table.external_id.is_not(None)))}
 
 
 def existing_participants(session: Session) -> dict[tuple[int, str], int]:

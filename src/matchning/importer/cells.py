@@ -60,7 +60,7 @@ def parse_float(cell: str) -> float:
 
 def parse_list(cell: str) -> list[str]:
     """`a|b|c` → ["a", "b", "c"]: items are trimmed, empty items dropped."""
-    return [item.strip() for item in cell.split(LIST_SEP) if item.strip()]
+    return [item for item in map(str.strip, cell.split(LIST_SEP)) if item]
 
 
 def parse_past_work(cell: str) -> list[dict[str, Any]]:

@@ -117,7 +117,7 @@ def converter(columns: Iterable[Column], header: list[str]
               ) -> Callable[[dict[str, str]], tuple[dict[str, Any], list[tuple[str, str]]]]:
     """`convert` for one file, with the work that is the same for every row done once: only
     the header's columns, their parsers looked up."""
-    plan = [(c.name, c.target, PARSERS[c.kind]) for c in columns
+    plan = [(c.name, c.target, None if c.kind == "text" else PARSERS[c.kind]) for c in columns
             if c.kind != "ref" and c.name in header]
 
     def convert_row(cells: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -126,6 +126,9 @@ def converter(columns: Iterable[Column], header: list[str]
         for name, target, parse in plan:
             cell = cells[name]
             if not cell or cell.isspace():
+                continue
+            if parse is None:  # text: the cell as it is (cells.parse_text)
+                values[target] = cell
                 continue
             try:
                 values[target] = parse(cell)

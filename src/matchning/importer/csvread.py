@@ -13,6 +13,8 @@ from pathlib import Path
 
 from matchning.importer.report import RowError
 
+NUL = "\x00"  # valid UTF-8, but no text holds it and PostgreSQL cannot store it
+
 
 class CsvFileError(Exception):
     """The file cannot be read at all; nothing of it is imported."""
@@ -41,7 +43,7 @@ class Table:
 
 def decode(data: bytes) -> str:
     """The text of a UTF-8 file (a BOM is dropped); a clear error for anything else."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data.count(b"\x00") * 4 > len(data):
         raise CsvFileError(0, "Filen är sparad som UTF-16. Spara den som UTF-8 "
                               "(i Excel: 'CSV UTF-8 (kommaavgränsad)').")
     try:
@@ -67,18 +69,16 @@ def _records(text: str) -> list[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     out: list[tuple[int, list[str]]] = []
     start = 1
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return out
-        except csv.Error as exc:
-            if "unexpected end of data" in str(exc):
-                raise CsvFileError(start, f"Ett citattecken (\") som öppnas på rad {start} "
-                                          "stängs aldrig.") from None
-            raise CsvFileError(reader.line_num, _csv_message(exc)) from None
-        out.append((start, record))
-        start = reader.line_num + 1
+    try:
+        for record in reader:
+            out.append((start, record))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise CsvFileError(start, f"Ett citattecken (\") som öppnas på rad {start} "
+                                      "stängs aldrig.") from None
+        raise CsvFileError(reader.line_num, _csv_message(exc)) from None
+    return out
 
 
 def _header(cells: list[str]) -> list[str]:
@@ -87,6 +87,8 @@ def _header(cells: list[str]) -> list[str]:
         raise CsvFileError(1, "Rubrikraden verkar vara semikolonseparerad; filen ska vara "
                               "kommaseparerad.")
     for i, name in enumerate(names):
+        if NUL in name:
+            raise CsvFileError(1, f"Kolumn {i + 1} i rubrikraden innehåller ett NUL-tecken (\\0).")
         if not name:
             raise CsvFileError(1, f"Kolumn {i + 1} i rubrikraden saknar namn.")
         if name in names[:i]:
@@ -102,11 +104,17 @@ def parse(text: str) -> Table:
     table = Table(header=_header(records[0][1]))
     width = len(table.header)
     for line, cells in records[1:]:
-        if not any(c.strip() for c in cells):
-            continue
+        if not (cells and cells[0].strip()) and not any(c.strip() for c in cells):
+            continue  # blank (a row with its first cell filled is not: checked first)
         if len(cells) != width:
             table.bad_rows.append(RowError(line, "", f"Raden har {len(cells)} värden men "
                                                      f"rubrikraden har {width} kolumner."))
+            continue
+        nul = next((name for name, cell in zip(table.header, cells, strict=True) if NUL in cell),
+                   None)
+        if nul is not None:
+            table.bad_rows.append(RowError(line, nul, "Cellen innehåller ett NUL-tecken (\\0), "
+                                                      "som inte kan sparas."))
             continue
         table.rows.append(CsvRow(line, dict(zip(table.header, cells, strict=True))))
     return table

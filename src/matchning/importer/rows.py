@@ -8,6 +8,9 @@ an update goes through the service at once, in a savepoint of its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from matchning.domain.records import EmployerData, ParticipantData, SlotData, UnitData
 from matchning.domain.vocab import ParticipantStatus
 from matchning.importer import bulk
@@ -47,6 +50,16 @@ def _known(ctx: Context, state: FileState, table: type, ext: str) -> int | None:
     return state.known.get(ext)
 
 
+def _stored(ctx: Context, state: FileState, table: type) -> Callable[[str], Any]:
+    """Finds a stored row by its external id; all are loaded at the file's first row: one
+    query, not one per id referred to (a slot file refers to thousands of employers), and the
+    rows stay in the session for the service's own look-up of them."""
+    key = ("stored", table.__tablename__)
+    if key not in state.memo:
+        state.memo[key] = bulk.stored_by_external_id(ctx.session, table)
+    return state.memo[key].get
+
+
 def _pending(state: FileState, table: type) -> bulk.Pending:
     if state.pending is None:
         state.pending = bulk.Pending(table)
@@ -75,10 +88,8 @@ def upsert_employer(ctx: Context, row: CsvRow, state: FileState) -> bool:
 def upsert_slot(ctx: Context, row: CsvRow, state: FileState) -> bool:
     problems: list[Problem] = []
     ext = state.external_id(row, problems)
-    employer = state.resolve(
-        row, "employer",
-        state.cached("employer", lambda e: base.get_by_external_id(ctx.session, EmployerRow, e)),
-        "Arbetsgivaren", "employers.csv", problems)
+    employer = state.resolve(row, "employer", _stored(ctx, state, EmployerRow),
+                             "Arbetsgivaren", "employers.csv", problems)
     values = state.values(row, problems)
     data = state.validate(SlotData, {**values, "external_id": ext,
                                      "employer_id": employer.id if employer else 0}, problems)
@@ -136,7 +147,9 @@ def upsert_participant(ctx: Context, row: CsvRow, state: FileState) -> bool:
         state.known = bulk.existing_participants(ctx.session)
     known = state.known.get((unit.id, ext))
     existing = ctx.session.get(ParticipantRow, known) if known is not None else None
-    data = data.model_copy(update={"status": _case_status(data, existing)})
+    status = _case_status(data, existing)
+    if status is not data.status:
+        data = data.model_copy(update={"status": status})
     with conflicts_on("status"):  # e.g. ending a participant whose placement is open
         if existing is None:
             if state.bulk:

@@ -27,7 +27,8 @@ from matchning.importer.history import sync_participants, upsert_placement
 from matchning.importer.problems import Problem, RowProblems, from_domain, from_validation
 from matchning.importer.report import FileReport, ImportReport, RowError
 from matchning.importer.rows import upsert_employer, upsert_participant, upsert_slot, upsert_unit
-from matchning.importer.state import FileState
+from matchning.importer.state import FileState, file_reference
+from matchning.reference import get_reference
 from matchning.services.context import Context
 from matchning.storage.repositories import counters
 
@@ -98,7 +99,8 @@ def _import_file(factory: sessionmaker[Session], settings: Settings, kind: FileK
     state = FileState(kind.columns, table.header, failed, bulk=kind.bulk and together)
     inserted = updated = 0
     with factory() as session:
-        ctx = Context(session=session, principal=SYSTEM, settings=settings)
+        ctx = Context(session=session, principal=SYSTEM, settings=settings,
+                      ref=file_reference(get_reference()))
         # Change counters move once per file, not once per row (see counters.deferred).
         with counters.deferred(session):
             for row in table.rows:

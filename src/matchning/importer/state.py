@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -11,10 +13,20 @@ from pydantic import BaseModel, ValidationError
 from matchning.importer.columns import Column, converter
 from matchning.importer.csvread import CsvRow
 from matchning.importer.problems import Problem, from_validation
+from matchning.reference import ReferenceData
 
 M = TypeVar("M", bound=BaseModel)
 
 REQUIRED = "Fältet måste fyllas i."
+
+
+def file_reference(ref: ReferenceData) -> ReferenceData:
+    """The reference data, its skill-name look-up remembered for one file: the same names
+    recur row after row, and normalising each (Unicode NFC, case folding) was a twentieth of
+    a participant's import. The tables themselves are shared, not copied."""
+    mine = copy.copy(ref)
+    mine.canonical_skill = functools.cache(ref.canonical_skill)  # type: ignore[method-assign]
+    return mine
 
 
 @dataclass

@@ -75,12 +75,13 @@ class SlotMatrix:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def take(self, idx: np.ndarray) -> SlotMatrix:
-        """The slots at `idx`, in that order (a request's reachable part)."""
+    def take(self, idx: np.ndarray, records: bool = True) -> SlotMatrix:
+        """The slots at `idx`, in that order (a request's reachable part); `records=False`
+        leaves the records out (the rules read only the arrays)."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                   if f.name not in ("records", "_reach")}
-        return SlotMatrix(records=[self.records[i] for i in idx], _reach=None,
-                          **{k: v[idx] for k, v in values.items()})
+        return SlotMatrix(records=[self.records[i] for i in idx] if records else [],
+                          _reach=None, **{k: v[idx] for k, v in values.items()})
 
     def indexed(self) -> SlotMatrix:
         """Build the reach index now (copies made with dataclasses.replace share it)."""

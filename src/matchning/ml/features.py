@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from matchning.ml.catalog import SECTORS, SIZE_RANK, SlotMatrix
 from matchning.ml.profiles import ProfileMatrix
@@ -77,10 +79,38 @@ class Vectorisers(BaseEstimator, TransformerMixin):
         return self
 
     def skills(self, label_lists) -> sp.csr_matrix:
-        return self.skills_.transform(list(label_lists)).tocsr()
+        return _counts(self.skills_, list(label_lists))
 
     def texts(self, texts) -> sp.csr_matrix:
-        return self.text_.transform(list(texts)).tocsr()
+        return _tfidf(self.text_, list(texts))
+
+
+def _counts(vec: CountVectorizer, docs: list) -> sp.csr_matrix:
+    """`vec.transform(docs)` by its own steps, without its per-call input validation (which
+    costs more than the work for the one profile of a request): the same matrix, bit for
+    bit (tests/test_features_fast.py)."""
+    _, X = vec._count_vocab(docs, fixed_vocab=True)
+    X = sp.csr_matrix(X)
+    if vec.binary:
+        X.data.fill(1)
+    return X
+
+
+def _tfidf(vec: TfidfVectorizer, docs: list) -> sp.csr_matrix:
+    """`vec.transform(docs)` by its own steps, as `_counts`: counts, sublinear tf, idf, and
+    rows scaled to unit length by scikit-learn's own routine."""
+    tf = vec._tfidf
+    X = _counts(vec, docs)
+    if X.dtype not in (np.float32, np.float64) or tf.norm not in ("l2", None):
+        return vec.transform(docs).tocsr()
+    if tf.sublinear_tf:
+        np.log(X.data, X.data)
+        X.data += 1.0
+    if tf.use_idf:
+        X.data *= tf.idf_[X.indices]
+    if tf.norm == "l2":
+        inplace_csr_row_normalize_l2(X)
+    return X
 
 
 def slot_text(record) -> str:
@@ -138,8 +168,33 @@ def rowwise_dot(a: sp.csr_matrix, ai: np.ndarray, b: sp.csr_matrix, bi: np.ndarr
     if len(ai) == 0:
         return np.zeros(0)
     if np.all(ai == ai[0]):  # one participant against many slots: a matrix-vector product
+        vector = a[ai[0]].toarray().ravel()
+        dtype = np.result_type(b.dtype, vector.dtype)
+        if dtype in (np.float32, np.float64):
+            # scipy's `b[bi] @ vector`, term by term in the same order and precision, without
+            # copying the rows out first (tests/test_features_fast.py holds them equal).
+            out = np.zeros(len(bi), dtype=dtype)
+            _rows_dot(b.indptr, b.indices, b.data.astype(dtype, copy=False),
+                      np.asarray(bi, dtype=np.int64), vector.astype(dtype, copy=False), out)
+            return out
         return np.asarray(b[bi] @ a[ai[0]].T.toarray()).ravel()
     return np.asarray(a[ai].multiply(b[bi]).sum(axis=1)).ravel()
+
+
+def warm_features() -> None:
+    """Compile `_rows_dot` for the vectorisers' float32 matrices."""
+    one = sp.csr_matrix(np.ones((1, 2), dtype=np.float32))
+    rowwise_dot(one, np.zeros(1, dtype=np.int64), one, np.zeros(1, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _rows_dot(indptr, indices, data, rows, vector, out):  # pragma: no cover - compiled
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        acc = out[k]
+        for j in range(indptr[r], indptr[r + 1]):
+            acc += data[j] * vector[indices[j]]
+        out[k] = acc
 
 
 class Substitutes:

@@ -27,6 +27,7 @@ from matchning.ml.features import (
     encode_profiles,
     encode_slots,
     pair_features,
+    warm_features,
 )
 from matchning.ml.geo import pair_distance_km
 from matchning.ml.profiles import ProfileMatrix
@@ -52,6 +53,16 @@ class Prepared:
 
     slots: SlotMatrix
     encoded: EncodedSlots
+
+
+@dataclass
+class Ranking:
+    """Row order (best first), calibrated scores and uncalibrated scores (NaN for the rows
+    the first stage cut)."""
+
+    order: np.ndarray
+    scores: np.ndarray
+    raw: np.ndarray
 
 
 @dataclass
@@ -85,6 +96,12 @@ class MatchModel:
                              self.substitutes(ref), employer)
 
     # -- scoring --------------------------------------------------------------------
+    def warm(self) -> None:
+        """Compile the scoring loops (ml/forest.py, the features' dot products) now: a
+        worker does it once when it loads the model, not in a user's request."""
+        self.raw_score(np.asarray(self.reference, dtype=float)[None, :])
+        warm_features()
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probability that the placement is completed."""
         if len(X) == 0:
@@ -101,17 +118,29 @@ class MatchModel:
     def two_stage(self, X: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
         """(order, scores): the first stage keeps `keep` rows, the ranker orders them.
         Rows cut by the first stage come last, in first-stage order, scored NaN."""
+        r = self.ranked(X, keep)
+        return r.order, r.scores
+
+    def ranked(self, X: np.ndarray, keep: int) -> Ranking:
+        """`two_stage`, with the ranker's uncalibrated scores kept (the reasons start from
+        them instead of scoring the listed rows again)."""
         if len(X) == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+            return Ranking(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
         cheap = self.first_stage.decision_function(X)
         top = np.argpartition(-cheap, keep - 1)[:keep] if len(X) > keep else np.arange(len(X))
         p, raw = self.ranker.calibrated_and_raw(X[top])
         ranked = top[np.lexsort((top, -raw, -p))]
         scores = np.full(len(X), np.nan)
         scores[top] = p
-        rest = np.setdiff1d(np.arange(len(X)), top, assume_unique=False)
+        raws = np.full(len(X), np.nan)
+        raws[top] = raw
+        if len(top) == len(X):
+            return Ranking(ranked.astype(np.int64), scores, raws)
+        cut = np.ones(len(X), dtype=bool)
+        cut[top] = False
+        rest = np.flatnonzero(cut)
         rest = rest[np.argsort(-cheap[rest], kind="stable")]
-        return np.r_[ranked, rest].astype(np.int64), scores
+        return Ranking(np.r_[ranked, rest].astype(np.int64), scores, raws)
 
 
 def _choose(validation: dict[str, dict]) -> str:

@@ -21,6 +21,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from matchning.ml.features import FEATURES, MONOTONE
+from matchning.ml.forest import FlatForest
 
 
 class TimeCalibratedClassifier(ClassifierMixin, BaseEstimator):
@@ -120,16 +121,42 @@ class TimeCalibratedClassifier(ClassifierMixin, BaseEstimator):
     def raw_score(self, X):
         """The uncalibrated score: breaks the ties of isotonic calibration's flat steps."""
         check_is_fitted(self, "classes_")
+        forest = self._forest()
+        if forest is not None and _plain(X, forest.n_features) \
+                and not hasattr(self, "feature_names_in_"):
+            return forest.proba(X)  # equal to the estimator's predict_proba, ~10x cheaper
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         if self.estimator_ is None:
             return np.zeros(X.shape[0])
         return self.estimator_.predict_proba(X)[:, 1]
+
+    def _forest(self) -> FlatForest | None:
+        """The gradient boosting's trees as flat arrays (ml/forest.py), built on first use
+        and kept while `estimator_` is the same object; None for other estimators."""
+        estimator = getattr(self, "estimator_", None)
+        cached = self.__dict__.get("_forest_cache")
+        if cached is None or cached[0] is not estimator:
+            cached = (estimator, FlatForest.of(estimator) if estimator is not None else None)
+            self.__dict__["_forest_cache"] = cached
+        return cached[1]
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_forest_cache", None)  # derived; rebuilt after loading
+        return state
 
     def predict(self, X):
         proba = self.predict_proba(X)
         if len(self.classes_) == 1:
             return np.full(proba.shape[0], self.classes_[0])
         return self.classes_[(proba[:, 1] >= 0.5).astype(int)]
+
+
+def _plain(X, n_features: int) -> bool:
+    """A float64 matrix of the right width without infinities: what validate_data would pass
+    through unchanged (anything else takes the validating path, which raises its errors)."""
+    return (type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2
+            and X.shape[1] == n_features and not np.isinf(X).any())
 
 
 def _fit_weighted(est, X, y, weight):
@@ -149,8 +176,20 @@ def _fit_calibrator(method: str, raw: np.ndarray, y: np.ndarray):
 
 def _apply_calibrator(calibrator, raw: np.ndarray) -> np.ndarray:
     if isinstance(calibrator, IsotonicRegression):
+        if _isotonic_direct(calibrator, raw):
+            # IsotonicRegression.predict's own steps (clip, interpolate, cast) without its
+            # input validation, which costs more than the interpolation of 300 values.
+            t = np.clip(raw, calibrator.X_min_, calibrator.X_max_)
+            return np.clip(calibrator.f_(t).astype(t.dtype), 0.0, 1.0)
         return np.clip(calibrator.predict(raw), 0.0, 1.0)
     return calibrator.predict_proba(_logit(raw)[:, None])[:, 1]
+
+
+def _isotonic_direct(calibrator: IsotonicRegression, raw) -> bool:
+    return (type(raw) is np.ndarray and raw.ndim == 1 and raw.dtype == np.float64
+            and calibrator.out_of_bounds == "clip"
+            and getattr(calibrator, "X_thresholds_", np.zeros(0)).dtype == np.float64
+            and bool(np.isfinite(raw).all()))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -188,4 +227,13 @@ class FirstStage(BaseEstimator):
         return self
 
     def decision_function(self, X):
-        return self.model_.decision_function(X[:, self.columns_])
+        """The pipeline's decision function. For a float64 matrix the scaler's and the
+        linear model's own operations are applied directly, in their order (the same bits,
+        without the per-call validation that costs more than the arithmetic)."""
+        Z = X[:, self.columns_]
+        scaler, linear = self.model_[0], self.model_[-1]
+        if type(Z) is not np.ndarray or Z.dtype != np.float64 or not np.isfinite(Z).all():
+            return self.model_.decision_function(Z)
+        Z -= scaler.mean_  # Z is a fresh copy (fancy indexing): in place, as the scaler does
+        Z /= scaler.scale_
+        return (Z @ linear.coef_.T + linear.intercept_).reshape(-1)

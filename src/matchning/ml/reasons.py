@@ -24,12 +24,13 @@ DEMAND_TEXT = {"lätt": "lätt fysiskt arbete", "medel": "medeltungt fysiskt arb
                "tung": "tungt fysiskt arbete"}
 
 
-def contributions(model, X: np.ndarray) -> np.ndarray:
-    """(pairs x REASON_GROUPS) change in probability when the group takes typical values."""
+def contributions(model, X: np.ndarray, raw: np.ndarray | None = None) -> np.ndarray:
+    """(pairs x REASON_GROUPS) change in probability when the group takes typical values.
+    `raw`: the pairs' own uncalibrated scores when the caller has them (the ranking did)."""
     if len(X) == 0:
         return np.zeros((0, len(REASON_GROUPS)))
     # One predict call for all variants: per-call overhead dominates for a few rows.
-    variants = [X]
+    variants = [] if raw is not None else [X]
     for group in REASON_GROUPS:
         Xg = X.copy()
         for name in GROUPS[group]:
@@ -37,6 +38,8 @@ def contributions(model, X: np.ndarray) -> np.ndarray:
         variants.append(Xg)
     # The uncalibrated score: isotonic calibration's flat steps would hide small effects.
     p = model.raw_score(np.vstack(variants)).reshape(len(variants), len(X))
+    if raw is not None:
+        p = np.vstack([np.asarray(raw, dtype=float)[None, :], p])
     out = (p[0][None, :] - p[1:]).T
     return out
 

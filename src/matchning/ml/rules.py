@@ -125,7 +125,7 @@ def feasible_slots(profile: Mapping[str, Any], slots: SlotMatrix, history: PairH
     commute rule anyway): the same answer as `evaluate_rules`, at the cost of the reach."""
     lat, lon, _ = profile_point(profile, ref)
     reach = slots.reachable(lat, lon, float(profile["max_commute_km"]))
-    out = evaluate_rules(profile, slots.take(reach), history, day, ref)
+    out = evaluate_rules(profile, slots.take(reach, records=False), history, day, ref)
     ok = out.feasible
     return Feasible(reach[ok], out.distance_km[ok], len(reach))
 

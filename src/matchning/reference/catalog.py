@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+SHORTAGE_NOW, SHORTAGE_OUTLOOK = 2022, 2026  # the years of the shortage index file
+
 
 @dataclass(frozen=True, slots=True)
 class Occupation:
@@ -51,6 +53,8 @@ class ReferenceData:
     sun_levels: dict[str, str] = field(default_factory=dict)
     languages: dict[str, str] = field(default_factory=dict)  # iso 639-1 lower -> label
     jobtech_group_of: dict[str, str] = field(default_factory=dict)  # ssyk4 -> jobtech group
+    # Arbetsförmedlingen's national shortage index: ssyk4 -> {year: 1..5} (2022, 2026)
+    shortage: dict[str, dict[int, float]] = field(default_factory=dict)
 
     # --- occupations -------------------------------------------------------------
     def is_occupation_code(self, code: str) -> bool:
@@ -90,6 +94,12 @@ class ReferenceData:
                 seen.add(key)
                 unique.append(hit)
         return unique[:limit]
+
+    def shortage_index(self, code: str) -> tuple[float | None, float | None]:
+        """(2022, five-year outlook) of Arbetsförmedlingen's shortage index for an SSYK 4
+        code: 1 large surplus .. 5 large shortage; None where the forecast has no value."""
+        years = self.shortage.get(code, {})
+        return years.get(SHORTAGE_NOW), years.get(SHORTAGE_OUTLOOK)
 
     # --- municipalities ------------------------------------------------------------
     def is_kommunkod(self, code: str) -> bool:
@@ -175,6 +185,9 @@ def _load() -> ReferenceData:
             pct = int(row["substitutability_percentage"])
             subs[a][b] = max(pct, subs[a].get(b, 0))
     ref.substitutes = {k: sorted(v.items()) for k, v in subs.items()}
+    for row in _rows("af_yrkesprognoser_bristindex_riket.csv"):
+        if row["datatyp"] == "Bristindex" and row["geografi"] == "Riket" and row["bristvarde"]:
+            ref.shortage.setdefault(row["ssyk"], {})[int(row["ar"])] = float(row["bristvarde"])
     for row in _rows("jobtech_sun_education_levels.csv"):
         ref.sun_levels[row["sun_code"]] = row["label_sv"]
     for row in _rows("jobtech_languages.csv"):

@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from matchning.errors import NotFound
 from matchning.services import access
 from matchning.services.context import Context
-from matchning.storage.repositories import audit, people
+from matchning.storage.repositories import allocations, audit, people
 from matchning.storage.tables import Base, ParticipantRow
 
 
@@ -53,6 +53,8 @@ def export_participant(ctx: Context, participant_id: int) -> dict[str, Any]:
                         "events": [_plain(e) for e in people.events_of(s, p.id)]}
                        for p in placements],
         "feedback": [_plain(f) for f in feedback],
+        "allocation_pairs": [_plain(pair) for pair, *_ in
+                             allocations.pairs_of_participant(s, person.id, limit=None)],
         "audit": [_plain(a) for a in audit_rows],
     }
     audit.record(s, user_id=ctx.principal.user_id or None, action="participant.export",

@@ -71,46 +71,69 @@ class Matcher:
         self._catalogue: tuple[tuple, Prepared] | None = None
         self._failed: dict[str, float] = {}  # version -> when loading it last failed
         self._pools: dict[int, tuple[tuple, ParticipantPool]] = {}  # unit id -> (key, pool)
+        self._building = threading.Lock()  # caches are built by one thread at a time
+
+    def serving(self, session: Session, ref: ReferenceData) -> tuple[LoadedModel, Prepared]:
+        """`model` and `catalogue` from one read of the database (the active version, the
+        slots' change counter and the highest slot id): a suggestion's round trips."""
+        version, counter = history.serving_state(session)
+        loaded = self.active(version)
+        return loaded, self.catalogue(session, loaded, ref, counter=counter)
 
     def model(self, session: Session) -> LoadedModel:
+        """The active model, as the database names it."""
         row = models.active_model(session)
-        if row is None:
+        return self.active(None if row is None else row.version)
+
+    def active(self, version: str | None) -> LoadedModel:
+        """The model of `version` (the active one, as the caller read it), loaded before the
+        old one is dropped; ModelUnavailable when there is none."""
+        if version is None:
             raise ModelUnavailable()
         loaded = self._loaded
-        if loaded is not None and loaded.version == row.version:
+        if loaded is not None and loaded.version == version:
             return loaded
-        failed = self._failed.get(row.version)
+        failed = self._failed.get(version)
         if loaded is not None and failed is not None \
                 and time.monotonic() - failed < RETRY_FAILED_SECONDS:
             return loaded  # logged when it failed; no re-hashing on every request
         with self._lock:
-            if self._loaded is None or self._loaded.version != row.version:
+            if self._loaded is None or self._loaded.version != version:
                 try:
-                    model, meta = registry.load(self.models_dir, row.version)
+                    model, meta = registry.load(self.models_dir, version)
                 except ModelUnavailable:
-                    self._failed[row.version] = time.monotonic()
+                    self._failed[version] = time.monotonic()
                     if self._loaded is None:
                         raise
                     log.error("active model %s cannot be loaded; still serving %s",
-                              row.version, self._loaded.version)
+                              version, self._loaded.version)
                     return self._loaded
-                self._failed.pop(row.version, None)
-                self._loaded = LoadedModel(row.version, model, meta)
-                log.info("model %s loaded", row.version)
+                self._failed.pop(version, None)
+                model.warm()  # compile the scoring loops now, not in a user's request
+                self._loaded = LoadedModel(version, model, meta)
+                log.info("model %s loaded", version)
             return self._loaded
 
-    def catalogue(self, session: Session, loaded: LoadedModel, ref: ReferenceData
-                  ) -> Prepared:
-        """The open slots encoded for `loaded`, rebuilt when the database changed."""
-        key = (loaded.version, history.catalogue_counter(session))
+    def catalogue(self, session: Session, loaded: LoadedModel, ref: ReferenceData,
+                  counter: tuple[int, int] | None = None) -> Prepared:
+        """The open slots encoded for `loaded`, rebuilt when the database changed
+        (`counter`: `history.catalogue_counter` when the caller read it already)."""
+        key = (loaded.version, counter if counter is not None
+               else history.catalogue_counter(session))
         cached = self._catalogue
         if cached is not None and cached[0] == key:
             return cached[1]
-        # Paused slots too: the rules remove them, and the excluded list can say why.
-        records = history.slot_records(session, statuses=LIVE_STATUSES)
-        prepared = loaded.model.prepare(SlotMatrix.from_records(records, ref).indexed())
-        self._catalogue = (key, prepared)
-        return prepared
+        # One build at a time: the requests that arrive meanwhile (a worker's threads) wait
+        # for it instead of each encoding 100,000 slots at once (seen: 6 GB, minutes).
+        with self._building:
+            cached = self._catalogue
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            # Paused slots too: the rules remove them, and the excluded list can say why.
+            records = history.slot_records(session, statuses=LIVE_STATUSES)
+            prepared = loaded.model.prepare(SlotMatrix.from_records(records, ref).indexed())
+            self._catalogue = (key, prepared)
+            return prepared
 
     def participants(self, session: Session, loaded: LoadedModel, unit_id: int,
                      ref: ReferenceData) -> ParticipantPool:
@@ -121,12 +144,16 @@ class Matcher:
         cached = self._pools.get(unit_id)
         if cached is not None and cached[0] == key:
             return cached[1]
-        if cached is not None and cached[0][0] == loaded.version:
-            pool = self._refreshed(session, loaded, unit_id, ref, cached[1])
-        else:
-            pool = self._built(session, loaded, unit_id, ref, None)
-        self._pools[unit_id] = (key, pool)
-        return pool
+        with self._building:  # one build at a time, as for the catalogue
+            cached = self._pools.get(unit_id)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            if cached is not None and cached[0][0] == loaded.version:
+                pool = self._refreshed(session, loaded, unit_id, ref, cached[1])
+            else:
+                pool = self._built(session, loaded, unit_id, ref, None)
+            self._pools[unit_id] = (key, pool)
+            return pool
 
     def _built(self, session: Session, loaded: LoadedModel, unit_id: int, ref: ReferenceData,
                ids: list[int] | None) -> ParticipantPool:

@@ -19,7 +19,7 @@ from matchning.ml.model import Prepared
 from matchning.ml.profiles import ProfileMatrix
 from matchning.ml.rule_defs import PairHistory, RuleDay, RuleSettings
 from matchning.ml.rules import evaluate_rules, feasible_slots, rules_for_pairs
-from matchning.services import access
+from matchning.services import access, congestion
 from matchning.services.context import Context
 from matchning.services.matcher import LoadedModel, ParticipantPool
 from matchning.storage.repositories import audit, history
@@ -49,6 +49,13 @@ def _loaded(ctx: Context) -> LoadedModel:
     if ctx.matcher is None:
         raise ModelUnavailable()
     return ctx.matcher.model(ctx.session)
+
+
+def _serving(ctx: Context) -> tuple[LoadedModel, Prepared]:
+    """The active model and the slot catalogue encoded for it (one database read)."""
+    if ctx.matcher is None:
+        raise ModelUnavailable()
+    return ctx.matcher.serving(ctx.session, ctx.ref)
 
 
 def rule_settings(ctx: Context, unit: UnitRow | None) -> RuleSettings:
@@ -113,22 +120,34 @@ def _rank_for_profile(ctx: Context, loaded: LoadedModel, prep: Prepared, profile
 
 
 def recommend(ctx: Context, participant_id: int, k: int = 10,
-              filters: Filters | None = None) -> Suggestions:
-    """The top k open slots with free places for the participant, best first."""
+              filters: Filters | None = None, *, spread: bool = False) -> Suggestions:
+    """The top k open slots with free places for the participant, best first, each with how
+    contested it is. `spread`: ordered by score less the slot's congestion price from the
+    unit's transport plan (services/congestion.py), so lists spread over the free places."""
     access.require_unit_staff_or_system(ctx)
     person = access.participant(ctx, participant_id)
     f = filters or Filters()
     _check_filters(ctx, f)
-    loaded = _loaded(ctx)
-    prep = ctx.matcher.catalogue(ctx.session, loaded, ctx.ref)
+    loaded, prep = _serving(ctx)
     unit = ctx.session.get(UnitRow, person.unit_id)
     profile = profile_snapshot(person)
     hist = histories(ctx, unit, [person.id])[person.id]
     ok, idx, dist, X = _rank_for_profile(ctx, loaded, prep, profile, hist,
                                          rule_settings(ctx, unit), f)
-    order, scores = loaded.model.two_stage(X, FIRST_STAGE_KEEP)
+    ranking = loaded.model.ranked(X, FIRST_STAGE_KEEP)
+    order, scores = ranking.order, ranking.scores
+    adjusted = None
+    if spread:
+        prices = congestion.spread_prices(ctx, person.unit_id, prep)
+        price = np.array([prices.get(int(prep.slots.records[i]["id"]), 0.0) for i in idx])
+        adjusted = scores - price if len(idx) else scores
+        scored = order[~np.isnan(scores[order])]
+        order = np.r_[scored[np.argsort(-adjusted[scored], kind="stable")],
+                      order[len(scored):]].astype(np.int64)
     top = order[:k]
-    effects = why.contributions(loaded.model, X[top])
+    listed_raw = ranking.raw[top]  # NaN only for a row the first stage cut
+    effects = why.contributions(loaded.model, X[top],
+                                None if np.isnan(listed_raw).any() else listed_raw)
     items = []
     for rank, (row, eff) in enumerate(zip(top, effects, strict=True), start=1):
         rec = prep.slots.records[idx[row]]
@@ -137,10 +156,14 @@ def recommend(ctx: Context, participant_id: int, k: int = 10,
                       "score": round(float(scores[row]), 4),
                       "reasons": why.reasons(X[row], eff, rec, profile,
                                              ctx.ref.occupation_label)})
+        if adjusted is not None:
+            items[-1]["spread_score"] = round(float(adjusted[row]), 4)
+    congestion.with_contest(ctx, person.unit_id, person.id, items)
     audit.record(ctx.session, user_id=ctx.principal.user_id, action="recommendations.read",
                  subject_type="participant", subject_id=person.id,
                  detail={"k": k, "slot_ids": [i["slot"]["id"] for i in items],
-                         "filters": {k_: v for k_, v in vars(f).items() if v is not None}},
+                         "filters": {k_: v for k_, v in vars(f).items() if v is not None},
+                         **({"spread": True} if spread else {})},
                  model_version=loaded.version)
     return Suggestions(loaded.version, person.id, items, feasible=len(ok.idx),
                        considered=len(prep.slots))
@@ -152,8 +175,7 @@ def excluded(ctx: Context, participant_id: int, limit: int = 20, offset: int = 0
     relevant first (by the first-stage score), each with every rule it broke."""
     access.require_unit_staff_or_system(ctx)
     person = access.participant(ctx, participant_id)
-    loaded = _loaded(ctx)
-    prep = ctx.matcher.catalogue(ctx.session, loaded, ctx.ref)
+    loaded, prep = _serving(ctx)
     unit = ctx.session.get(UnitRow, person.unit_id)
     profile = profile_snapshot(person)
     hist = histories(ctx, unit, [person.id])[person.id]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from matchning import security
 from matchning.domain.principal import Principal
-from matchning.domain.records import Record
+from matchning.domain.records import Id, Record
 from matchning.domain.vocab import Role
 from matchning.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from matchning.services.context import Context
@@ -25,8 +25,8 @@ class UserData(Record):
     email: EmailStr
     display_name: str = ""
     role: Role
-    unit_id: int | None = None
-    employer_id: int | None = None
+    unit_id: Id | None = None
+    employer_id: Id | None = None
     password: str | None = None
 
 

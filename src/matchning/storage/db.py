@@ -11,6 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchning.config import Settings
 
+# An execution option: how a SQLite transaction begins. A request's transaction reads (the
+# token) before it writes, and SQLite refuses at once, without waiting for the busy timeout,
+# to turn a read transaction into a write while another connection writes: concurrent
+# writes then failed with "database is locked". "IMMEDIATE" takes the write lock at BEGIN,
+# so they wait their turn instead. Ignored by other databases.
+SQLITE_BEGIN = "sqlite_begin"
+WRITER = {SQLITE_BEGIN: "IMMEDIATE"}
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for `url`. SQLite gets WAL, foreign keys and a busy timeout.
@@ -41,7 +49,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover - trivial
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(SQLITE_BEGIN, '')}")
 
 
 def _unicode_lower(value: object) -> object:

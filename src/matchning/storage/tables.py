@@ -238,14 +238,14 @@ class AuditRow(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    user_id: Mapped[int | None] = mapped_column(Id, index=True)
     action: Mapped[str] = mapped_column(String(50))
     subject_type: Mapped[str] = mapped_column(String(30))
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     model_version: Mapped[str | None] = mapped_column(String(64))
     # The unit of the participant the row is about: unit admins see their unit's rows.
-    unit_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int | None] = mapped_column(Id, index=True)
 
 
 class ActiveModelRow(Base):
@@ -319,3 +319,38 @@ class PrecomputedSuggestionRow(Base):
     distance_km: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AllocationPlanRow(Base):
+    """A capacity-aware plan for one unit (`matchning allocate`): advice, never a decision.
+    Kept with what it was computed from, so a consultant can see why a pair was proposed."""
+
+    __tablename__ = "allocation_plans"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the CLI
+    model_version: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(12))  # exact | ot
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)  # counts, free places, value
+
+
+class AllocationPairRow(Base):
+    """One proposed pair of a plan and what a consultant decided about it."""
+
+    __tablename__ = "allocation_pairs"
+    __table_args__ = (UniqueConstraint("plan_id", "participant_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("allocation_plans.id", ondelete="CASCADE"),
+                                         index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"))
+    score: Mapped[float] = mapped_column(Float)  # calibrated probability of completion
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12))  # proposed | accepted | overridden
+    override_reason: Mapped[str | None] = mapped_column(String(1000))
+    placement_id: Mapped[int | None] = mapped_column(ForeignKey("placements.id"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -135,6 +135,9 @@ def visits(live: Live, role: str) -> list[Visit]:
             Visit("plats-ny", "/platser/ny"),
             Visit("plats-ny-fel", "/platser/ny", 422, submit("Spara")),
             Visit("plats-redigera", f"/platser/{slot}/redigera"),
+            Visit("resultat", "/enhet/resultat"),
+            Visit("platsluckor", "/enhet/platsluckor"),
+            Visit("fordelning", "/enhet/fordelning"),
             *account,
             Visit("403", "/admin/modeller", 403),
             Visit("422", "/deltagare/inte-ett-id", 422),
@@ -164,6 +167,10 @@ def visits(live: Live, role: str) -> list[Visit]:
             Visit("deltagare", "/deltagare"),
             Visit("placeringar", "/placeringar"),
             Visit("platser", "/platser"),
+            Visit("rattvisa", "/enhet/rattvisa"),
+            Visit("resultat", "/enhet/resultat"),
+            Visit("platsluckor", "/enhet/platsluckor"),
+            Visit("fordelning", "/enhet/fordelning"),
             *account,
             Visit("403", "/admin/korningar", 403),
         ]
@@ -180,6 +187,9 @@ def visits(live: Live, role: str) -> list[Visit]:
         Visit("installningar", f"/enhet/installningar?enhet={live.unit_id}"),
         Visit("logg", "/enhet/logg"),
         Visit("platser", "/platser"),
+        Visit("resultat", "/enhet/resultat"),
+        Visit("platsluckor", "/enhet/platsluckor"),
+        Visit("rattvisa", "/enhet/rattvisa"),
         *account,
     ]
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 
 from matchning.api.deps import CommittedPrincipalDep, CtxDep, PagingDep, SettingsDep
+from matchning.api.responses import BY_ID, errors
 from matchning.api.schemas import (
     ModelVersionDetailPublic,
     ModelVersionPublic,
@@ -14,6 +15,7 @@ from matchning.api.schemas import (
     RetrainJobPublic,
     RetrainStartedPublic,
 )
+from matchning.domain.records import Id
 from matchning.services import model_admin
 
 router = APIRouter(prefix="/admin", tags=["modeller"])
@@ -28,24 +30,26 @@ def list_models(ctx: CtxDep) -> list[ModelVersionPublic]:
     return [ModelVersionPublic.of(v) for v in model_admin.list_versions(ctx)]
 
 
-@router.post("/models/rollback", response_model=ModelVersionPublic)
+@router.post("/models/rollback", response_model=ModelVersionPublic, responses=errors(409))
 def rollback(ctx: CtxDep) -> ModelVersionPublic:
     """Back to the version that was active before the current one (409 when there is none)."""
     return ModelVersionPublic.of(model_admin.rollback(ctx))
 
 
-@router.get("/models/{version}", response_model=ModelVersionDetailPublic)
+@router.get("/models/{version}", response_model=ModelVersionDetailPublic, responses=BY_ID)
 def show_model(version: Version, ctx: CtxDep) -> ModelVersionDetailPublic:
     return ModelVersionDetailPublic.of(model_admin.show(ctx, version))
 
 
-@router.post("/models/{version}/promote", response_model=ModelVersionPublic)
+@router.post("/models/{version}/promote", response_model=ModelVersionPublic,
+             responses=errors(404, 409))
 def promote(version: Version, ctx: CtxDep) -> ModelVersionPublic:
     """Make the version active in every worker (409 when its files do not load)."""
     return ModelVersionPublic.of(model_admin.promote(ctx, version))
 
 
-@router.post("/retrain", response_model=RetrainStartedPublic, status_code=202)
+@router.post("/retrain", response_model=RetrainStartedPublic, status_code=202,
+             responses=errors(409))
 def retrain(request: Request, principal: CommittedPrincipalDep, settings: SettingsDep
             ) -> RetrainStartedPublic:
     """Start the gated retrain in the background; follow it at /admin/jobs/{job_id}.
@@ -62,6 +66,6 @@ def list_jobs(ctx: CtxDep, paging: PagingDep) -> Page[RetrainJobPublic]:
     return Page(items=[RetrainJobPublic.model_validate(r) for r in rows], total=total)
 
 
-@router.get("/jobs/{job_id}", response_model=RetrainJobPublic)
-def get_job(job_id: int, ctx: CtxDep) -> RetrainJobPublic:
+@router.get("/jobs/{job_id}", response_model=RetrainJobPublic, responses=BY_ID)
+def get_job(job_id: Id, ctx: CtxDep) -> RetrainJobPublic:
     return RetrainJobPublic.model_validate(model_admin.run(ctx, job_id))

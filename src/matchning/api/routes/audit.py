@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from matchning.api.deps import CtxDep, PagingDep
 from matchning.api.schemas import AuditPublic, Page
+from matchning.domain.records import Id
 from matchning.services import audit
 from matchning.services.audit import AuditFilter
 
@@ -16,8 +17,8 @@ router = APIRouter(prefix="/audit", tags=["granskning"])
 
 @router.get("", response_model=Page[AuditPublic])
 def list_audit(ctx: CtxDep, paging: PagingDep,
-               participant_id: int | None = Query(None, description="Rader om deltagaren"),
-               user_id: int | None = Query(None, description="Rader av användaren"),
+               participant_id: Id | None = Query(None, description="Rader om deltagaren"),
+               user_id: Id | None = Query(None, description="Rader av användaren"),
                from_: date | None = Query(None, alias="from",
                                           description="Första dagen (UTC), ÅÅÅÅ-MM-DD"),
                to: date | None = Query(None, description="Sista dagen (UTC), ÅÅÅÅ-MM-DD"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from matchning.api.deps import CtxDep, SessionDep, SettingsDep
+from matchning.api.responses import errors
 from matchning.api.routes.bodies import LoginIn
 from matchning.api.schemas import IssuedTokenPublic, UserPublic
 from matchning.domain.principal import Principal
@@ -15,7 +16,8 @@ from matchning.services.context import Context
 router = APIRouter(prefix="/auth", tags=["inloggning"])
 
 
-@router.post("/token", response_model=IssuedTokenPublic, status_code=201)
+@router.post("/token", response_model=IssuedTokenPublic, status_code=201,
+             responses=errors(400, 409, 413, 429))
 def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep
           ) -> IssuedTokenPublic:
     anonymous = Principal(user_id=0, email="", role=Role.employer)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from matchning.domain.records import Id, refuse_nul
 from matchning.domain.vocab import PlacementOutcome
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
@@ -14,6 +15,11 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
 
 class LoginIn(Body):
@@ -33,8 +39,8 @@ class UserUpdateIn(Body):
 
 
 class ProposeIn(Body):
-    participant_id: int
-    slot_id: int
+    participant_id: Id
+    slot_id: Id
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
@@ -49,5 +55,5 @@ class OutcomeIn(Body):
 
 
 class FeedbackIn(Body):
-    slot_id: int
+    slot_id: Id
     reason: Reason

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from matchning.api.deps import PrincipalDep
+from matchning.api.responses import BY_ID
 from matchning.errors import NotFound
 from matchning.reference import get_reference
 from matchning.services import reference
@@ -22,7 +23,7 @@ def search_occupations(_: PrincipalDep, q: Q, limit: Limit = 20) -> list[dict[st
     return reference.occupations(get_reference(), q, limit)
 
 
-@router.get("/occupations/{code}")
+@router.get("/occupations/{code}", responses=BY_ID)
 def get_occupation(_: PrincipalDep, code: str) -> dict[str, Any]:
     found = reference.occupation(get_reference(), code)
     if found is None:
@@ -35,7 +36,7 @@ def search_municipalities(_: PrincipalDep, q: Q, limit: Limit = 20) -> list[dict
     return reference.municipalities(get_reference(), q, limit)
 
 
-@router.get("/postcodes/{postcode}")
+@router.get("/postcodes/{postcode}", responses=BY_ID)
 def lookup_postcode(_: PrincipalDep, postcode: str) -> dict[str, Any]:
     found = reference.postcode(get_reference(), postcode)
     if found is None:

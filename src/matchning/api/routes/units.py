@@ -5,15 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from matchning.api.deps import CtxDep, PagingDep
+from matchning.api.responses import BY_ID, WRITE, WRITE_BY_ID
 from matchning.api.schemas import Page, UnitPublic
-from matchning.domain.records import UnitData, make_partial
+from matchning.domain.records import Id, UnitData, make_partial
 from matchning.services import units
 
 router = APIRouter(prefix="/units", tags=["enheter"])
 UnitPatch = make_partial(UnitData)
 
 
-@router.post("", response_model=UnitPublic, status_code=201)
+@router.post("", response_model=UnitPublic, status_code=201, responses=WRITE)
 def create_unit(body: UnitData, ctx: CtxDep) -> UnitPublic:
     return UnitPublic.model_validate(units.create(ctx, body))
 
@@ -24,12 +25,12 @@ def list_units(ctx: CtxDep, paging: PagingDep) -> Page[UnitPublic]:
     return Page(items=[UnitPublic.model_validate(r) for r in rows], total=total)
 
 
-@router.get("/{unit_id}", response_model=UnitPublic)
-def get_unit(unit_id: int, ctx: CtxDep) -> UnitPublic:
+@router.get("/{unit_id}", response_model=UnitPublic, responses=BY_ID)
+def get_unit(unit_id: Id, ctx: CtxDep) -> UnitPublic:
     return UnitPublic.model_validate(units.get(ctx, unit_id))
 
 
-@router.patch("/{unit_id}", response_model=UnitPublic)
-def update_unit(unit_id: int, body: UnitPatch, ctx: CtxDep) -> UnitPublic:  # type: ignore[valid-type]
+@router.patch("/{unit_id}", response_model=UnitPublic, responses=WRITE_BY_ID)
+def update_unit(unit_id: Id, body: UnitPatch, ctx: CtxDep) -> UnitPublic:  # type: ignore[valid-type]
     return UnitPublic.model_validate(units.update(ctx, unit_id,
                                                   body.model_dump(exclude_unset=True)))

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, bindparam, cast, func, null, select, union_all
 from sqlalchemy.orm import Session
 
 from matchning.domain.vocab import ParticipantStatus, SlotStatus
-from matchning.storage.repositories import counters
+from matchning.storage.repositories import counters, models
 from matchning.storage.repositories.catalog import occupied_places
 from matchning.storage.tables import (
+    ActiveModelRow,
+    ChangeCounterRow,
     EmployerRow,
     FeedbackRow,
     ParticipantRow,
@@ -35,6 +37,21 @@ def catalogue_counter(session: Session) -> tuple[int, int]:
     cache. Two index look-ups, whatever the number of slots."""
     top = session.scalar(select(func.max(SlotRow.id))) or 0
     return counters.value(session, counters.SLOTS), int(top)
+
+
+_SERVING_STATE = select(
+    select(ActiveModelRow.version).where(ActiveModelRow.name == models.NAME)
+    .scalar_subquery(),
+    select(ChangeCounterRow.value).where(ChangeCounterRow.name == counters.SLOTS)
+    .scalar_subquery(),
+    select(func.max(SlotRow.id)).scalar_subquery())
+
+
+def serving_state(session: Session) -> tuple[str | None, tuple[int, int]]:
+    """(the active model version, `catalogue_counter`) in one round trip: what a suggestion
+    request must compare with the worker's cached model and catalogue."""
+    row = session.execute(_SERVING_STATE).one()
+    return row[0], (int(row[1] or 0), int(row[2] or 0))
 
 
 def slot_records(session: Session, *, only_open: bool = False,
@@ -135,6 +152,18 @@ def participant_rows(session: Session, ids: list[int] | None = None, *,
     return list(session.scalars(stmt))
 
 
+# Built once (a suggestion request runs it every time): one round trip, the placements, then
+# the "passar inte" marks (status NULL).
+_PAIR_HISTORY = union_all(
+    select(PlacementRow.participant_id, PlacementRow.slot_id, SlotRow.employer_id,
+           PlacementRow.status, PlacementRow.ended_on)
+    .join(SlotRow, SlotRow.id == PlacementRow.slot_id)
+    .where(PlacementRow.participant_id.in_(bindparam("ids", expanding=True))),
+    select(FeedbackRow.participant_id, FeedbackRow.slot_id, null(), null(), null())
+    .where(FeedbackRow.participant_id.in_(bindparam("ids", expanding=True)),
+           FeedbackRow.created_at >= bindparam("rejected_since")))
+
+
 def pair_history(session: Session, participant_ids: list[int], rejected_since: datetime,
                  aborted_since: date) -> dict[int, dict[str, set[int]]]:
     """Per participant: slots with earlier placements (not withdrawn), slots marked
@@ -144,20 +173,16 @@ def pair_history(session: Session, participant_ids: list[int], rejected_since: d
         p: {"blocked": set(), "rejected": set(), "aborted": set()} for p in participant_ids}
     if not participant_ids:
         return out
-    for pid, sid, emp, status, ended in session.execute(
-            select(PlacementRow.participant_id, PlacementRow.slot_id, SlotRow.employer_id,
-                   PlacementRow.status, PlacementRow.ended_on)
-            .join(SlotRow, SlotRow.id == PlacementRow.slot_id)
-            .where(PlacementRow.participant_id.in_(participant_ids))):
+    rows = session.execute(_PAIR_HISTORY, {"ids": list(participant_ids),
+                                           "rejected_since": rejected_since})
+    for pid, sid, emp, status, ended in rows:
+        if status is None:
+            out[pid]["rejected"].add(sid)
+            continue
         if status != "withdrawn":
             out[pid]["blocked"].add(sid)
         if status == "aborted" and ended is not None and ended >= aborted_since:
             out[pid]["aborted"].add(emp)
-    for pid, sid in session.execute(
-            select(FeedbackRow.participant_id, FeedbackRow.slot_id)
-            .where(FeedbackRow.participant_id.in_(participant_ids),
-                   FeedbackRow.created_at >= rejected_since)):
-        out[pid]["rejected"].add(sid)
     return out
 
 

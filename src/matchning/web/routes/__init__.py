@@ -1,12 +1,15 @@
 """The page routers, in the order they are mounted."""
 
 from matchning.web.routes import (
+    allocation,
     audit_log,
     auth,
     board,
     employer,
+    fairness,
     home,
     participants,
+    results,
     search,
     slots,
     suggestions,
@@ -15,4 +18,4 @@ from matchning.web.routes import (
 )
 
 ROUTERS = (auth, home, search, participants, slots, employer, suggestions, board,
-           unit_admin, system_admin, audit_log)
+           unit_admin, system_admin, audit_log, fairness, results, allocation)

@@ -24,6 +24,7 @@ ACTIONS = {
     "recommendations.excluded_read": "Såg uteslutna platser",
     "candidates.read": "Hämtade kandidater", "feedback.not_suitable": "Markerade passar inte",
     "audit.read": "Läste loggen", "audit.purge": "Rensade loggen",
+    "fairness.read": "Läste rättviserapporten",
     "model.train": "Tränade modell", "model.retrain": "Omträning",
     "model.promote": "Aktiverade modell", "model.rollback": "Återgick till modell",
     "placement.propose": "Föreslog placering", "placement.accept": "Accepterade placering",
@@ -31,6 +32,8 @@ ACTIONS = {
     "placement.start": "Startade placering", "placement.complete": "Avslutade placering",
     "placement.abort": "Avbröt placering", "placement.outcome": "Registrerade utfall",
     "placement.read": "Läste placering", "placement.list": "Såg placering i lista",
+    "report.read": "Läste resultatrapport", "report.export": "Exporterade resultatrapport",
+    "gaps.read": "Läste platsluckor",
 }
 
 

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from matchning.domain.records import ParticipantData
 from matchning.domain.vocab import ExitOutcome, ParticipantStatus, TargetGroup
 from matchning.errors import Conflict, InvalidInput
-from matchning.services import access, erasure, feedback, participants, placements
+from matchning.services import access, allocation, erasure, feedback, participants, placements
 from matchning.web import forms, participant_form
 from matchning.web import session as web_session
 from matchning.web.deps import Csrf, PageCtx
@@ -92,6 +92,7 @@ def _detail_page(request: Request, ctx: PageCtx, participant_id: int,
     views, _ = placements.list_placements(ctx, 200, 0, participant_id=participant_id)
     rejected, _ = feedback.list_feedback(ctx, participant_id, 100, 0)
     return render(request, "participants/detail.html", {
+        "plan_pairs": allocation.pairs_of_participant(ctx, participant_id),
         "p": row, "placements": views, "rejected": rejected, "status_error": error,
         "erase_error": erase_error,
         "statuses": participant_form.STATUSES,
