@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matchning.storage.repositories.base import insert_batched
 from matchning.storage.tables import (
     AllocationPairRow,
     AllocationPlanRow,
@@ -28,17 +29,7 @@ def add_plan(session: Session, **columns: Any) -> AllocationPlanRow:
 
 def add_pairs(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:
     """Insert pair rows (the columns of AllocationPairRow) in a few bulk statements."""
-    batch: list[Mapping[str, Any]] = []
-    count = 0
-    for r in rows:
-        batch.append(r)
-        if len(batch) >= WRITE_BATCH:
-            session.execute(insert(AllocationPairRow), batch)
-            count, batch = count + len(batch), []
-    if batch:
-        session.execute(insert(AllocationPairRow), batch)
-        count += len(batch)
-    return count
+    return insert_batched(session, AllocationPairRow, rows, batch_size=WRITE_BATCH)
 
 
 def plan(session: Session, plan_id: int) -> AllocationPlanRow | None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from matchning.storage.tables import Base
@@ -32,3 +32,19 @@ def contains(column: Any, text: str) -> Any:
     """Case-insensitive substring match that works the same on SQLite and PostgreSQL."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return func.lower(column).like(f"%{escaped.lower()}%", escape="\\")
+
+
+def insert_batched(session: Session, table: type, rows: Iterable[Mapping[str, Any]], *,
+                   batch_size: int = 2_000) -> int:
+    """Insert `rows` (dicts of `table`'s columns) in bulk statements of `batch_size`; how many."""
+    batch: list[Mapping[str, Any]] = []
+    count = 0
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= batch_size:
+            session.execute(insert(table), batch)
+            count, batch = count + len(batch), []
+    if batch:
+        session.execute(insert(table), batch)
+        count += len(batch)
+    return count

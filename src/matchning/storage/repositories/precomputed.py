@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from matchning.domain.vocab import ParticipantStatus
+from matchning.storage.repositories.base import insert_batched
 from matchning.storage.tables import ParticipantRow, PrecomputedSuggestionRow
 
 T = PrecomputedSuggestionRow
@@ -44,18 +45,7 @@ def delete_participants(session: Session, participant_ids: Sequence[int]) -> int
 
 def insert_rows(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:
     """Add list rows (the columns of PrecomputedSuggestionRow) in a few bulk statements."""
-    batch: list[Mapping[str, Any]] = []
-    count = 0
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= WRITE_BATCH:
-            session.execute(insert(T), batch)
-            count += len(batch)
-            batch = []
-    if batch:
-        session.execute(insert(T), batch)
-        count += len(batch)
-    return count
+    return insert_batched(session, T, rows, batch_size=WRITE_BATCH)
 
 
 def lists_for_unit(session: Session, unit_id: int, *, waiting_only: bool = True
