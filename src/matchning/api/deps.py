@@ -38,7 +38,11 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that only assemble what is at hand are `async def`: FastAPI runs a plain `def`
+# dependency in the thread pool, a hand-off that cost more than the work.
+
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -76,7 +80,7 @@ def get_principal_committed(request: Request, credentials: Credentials) -> Princ
 CommittedPrincipalDep = Annotated[Principal, Depends(get_principal_committed)]
 
 
-def get_context(request: Request, session: SessionDep, principal: PrincipalDep,
+async def get_context(request: Request, session: SessionDep, principal: PrincipalDep,
                 settings: SettingsDep) -> Context:
     return Context(session=session, principal=principal, settings=settings,
                    matcher=request.app.state.matcher)
@@ -91,7 +95,7 @@ class Paging:
     offset: int
 
 
-def get_paging(
+async def get_paging(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Max antal rader")] =
     DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,

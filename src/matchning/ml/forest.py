@@ -20,32 +20,37 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 
 @njit(cache=True, nogil=True)
-def _walk(X, feature, threshold, missing_left, left, right, is_leaf, value, roots, baseline,
+def _walk(X, feature, threshold, missing_left, child, value, roots, baseline,
           out):  # pragma: no cover - compiled; tested through FlatForest.raw
+    # Tree by tree over all rows: one tree's nodes stay in the cache while every row walks
+    # it. Each row's sum still runs baseline, then tree after tree: scikit-learn's order.
     for i in range(X.shape[0]):
-        acc = baseline
-        for t in range(roots.shape[0]):
-            node = roots[t]
-            while not is_leaf[node]:
-                x = X[i, feature[node]]
-                go_left = missing_left[node] if np.isnan(x) else x <= threshold[node]
-                node = left[node] if go_left else right[node]
-            acc += value[node]
-        out[i] = acc
+        out[i] = baseline
+    for t in range(roots.shape[0]):
+        root = roots[t]
+        for i in range(X.shape[0]):
+            node = root
+            f = feature[node]
+            while f >= 0:
+                x = X[i, f]
+                # The right child sits next to the left one: no branch on the comparison.
+                right = not ((x <= threshold[node]) | ((x != x) & missing_left[node]))
+                node = child[node] + right
+                f = feature[node]
+            out[i] += value[node]
 
 
 @dataclass(frozen=True)
 class FlatForest:
-    """Every tree's nodes in flat arrays; `left` / `right` are indices into these arrays."""
+    """Every tree's nodes in flat arrays, numbered tree by tree so that a node's right child
+    is its left child + 1; `feature` is -1 at a leaf."""
 
-    feature: np.ndarray       # int64
+    feature: np.ndarray       # int32, -1 at a leaf
     threshold: np.ndarray     # float64
     missing_left: np.ndarray  # bool
-    left: np.ndarray          # int64
-    right: np.ndarray         # int64
-    is_leaf: np.ndarray       # bool
+    child: np.ndarray         # int32, the left child (the right one is child + 1)
     value: np.ndarray         # float64
-    roots: np.ndarray         # int64, one per tree, in scikit-learn's order
+    roots: np.ndarray         # int32, one per tree, in scikit-learn's order
     baseline: float
     n_features: int
 
@@ -58,22 +63,22 @@ class FlatForest:
                 or getattr(est, "_preprocessor", None) is not None:
             return None
         trees = [iteration[0].nodes for iteration in est._predictors]
-        if any(bool(nodes["is_categorical"].any()) for nodes in trees):
+        if not trees or any(bool(nodes["is_categorical"].any()) for nodes in trees):
             return None
-        sizes = np.array([len(nodes) for nodes in trees], dtype=np.int64)
-        offset = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
-        shift = np.repeat(offset, sizes)
-        nodes = np.concatenate(trees) if trees else np.zeros(0, dtype=np.float64)
+        parts, child, roots = [], [], []
+        for nodes in trees:
+            old, left = _sibling_order(nodes)
+            roots.append(sum(len(p) for p in parts))
+            parts.append(nodes[old])
+            child.append(np.where(left < 0, 0, left + roots[-1]))
+        nodes = np.concatenate(parts)
         leaf = nodes["is_leaf"].astype(bool)
-        # A leaf's children are unused; keep them at the leaf itself so no index is wild.
-        own = np.arange(len(leaf), dtype=np.int64)
-        left = np.where(leaf, own, nodes["left"].astype(np.int64) + shift)
-        right = np.where(leaf, own, nodes["right"].astype(np.int64) + shift)
-        return cls(feature=nodes["feature_idx"].astype(np.int64),
+        return cls(feature=np.where(leaf, -1, nodes["feature_idx"]).astype(np.int32),
                    threshold=nodes["num_threshold"].astype(np.float64),
                    missing_left=nodes["missing_go_to_left"].astype(bool),
-                   left=left, right=right, is_leaf=leaf,
-                   value=nodes["value"].astype(np.float64), roots=offset,
+                   child=np.concatenate(child).astype(np.int32),
+                   value=nodes["value"].astype(np.float64),
+                   roots=np.array(roots, dtype=np.int32),
                    baseline=float(np.asarray(est._baseline_prediction).ravel()[0]),
                    n_features=int(est.n_features_in_))
 
@@ -83,10 +88,24 @@ class FlatForest:
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"X has {X.shape} features; the trees expect {self.n_features}")
         out = np.empty(X.shape[0], dtype=np.float64)
-        _walk(X, self.feature, self.threshold, self.missing_left, self.left, self.right,
-              self.is_leaf, self.value, self.roots, self.baseline, out)
+        _walk(X, self.feature, self.threshold, self.missing_left, self.child, self.value,
+              self.roots, self.baseline, out)
         return out
 
     def proba(self, X: np.ndarray) -> np.ndarray:
         """The probability of the positive class (`predict_proba(X)[:, 1]`)."""
         return expit(self.raw(X))
+
+
+def _sibling_order(nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One tree's nodes renumbered breadth first with siblings side by side: (the old index
+    of each new node, each new node's left child in the new numbering, -1 at a leaf)."""
+    old = [0]
+    left = []
+    for nd in old:  # grows while walked: breadth first
+        if nodes["is_leaf"][nd]:
+            left.append(-1)
+            continue
+        left.append(len(old))
+        old += [int(nodes["left"][nd]), int(nodes["right"][nd])]
+    return np.array(old, dtype=np.int64), np.array(left, dtype=np.int64)

@@ -6,6 +6,8 @@ leak). An employer sees its own employer and slots, and only the placements prop
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from matchning.domain.principal import SYSTEM
 from matchning.domain.vocab import Role
 from matchning.errors import Forbidden, NotFound
@@ -45,10 +47,28 @@ def unit(ctx: Context, unit_id: int) -> UnitRow:
 
 def participant(ctx: Context, participant_id: int) -> ParticipantRow:
     """The participant if the principal works in its unit; 404 otherwise."""
-    p = ctx.principal
-    if p.role is Role.employer:
+    _no_employer(ctx)
+    return _visible(ctx, ctx.session.get(ParticipantRow, participant_id))
+
+
+def participant_with_unit(ctx: Context, participant_id: int
+                          ) -> tuple[ParticipantRow, UnitRow | None]:
+    """`participant` and its unit, read in one statement."""
+    _no_employer(ctx)
+    found = ctx.session.execute(
+        select(ParticipantRow, UnitRow).outerjoin(UnitRow, UnitRow.id == ParticipantRow.unit_id)
+        .where(ParticipantRow.id == participant_id)).first()
+    return _visible(ctx, None if found is None else found[0]), \
+        None if found is None else found[1]
+
+
+def _no_employer(ctx: Context) -> None:
+    if ctx.principal.role is Role.employer:
         raise Forbidden("Arbetsgivare har inte tillgång till deltagares profiler.")
-    row = ctx.session.get(ParticipantRow, participant_id)
+
+
+def _visible(ctx: Context, row: ParticipantRow | None) -> ParticipantRow:
+    p = ctx.principal
     # An erased participant's pseudonym serves training and statistics only: never shown.
     if row is None or row.status == ERASED or not (p.is_system_admin or p.in_unit(row.unit_id)):
         raise NotFound(NO_PARTICIPANT)

@@ -39,11 +39,14 @@ def contest_text(n: int | None) -> str | None:
     return f"{n} andra väntande deltagare har den bland sina tre bästa"
 
 
-def contest_counts(ctx: Context, unit_id: int, participant_id: int, slot_ids: list[int]
-                   ) -> dict[int, int] | None:
+def contest_counts(ctx: Context, unit_id: int, participant_id: int, slot_ids: list[int],
+                   has_lists: bool | None = None) -> dict[int, int] | None:
     """Slot id -> how many other waiting participants of the unit have it in their top
-    three; None when the unit has no stored lists (then nothing is known)."""
-    if not repo.unit_has_lists(ctx.session, unit_id):
+    three; None when the unit has no stored lists (then nothing is known). `has_lists`:
+    whether it has, when the caller read that already (`history.serving_state`)."""
+    if has_lists is None:
+        has_lists = repo.unit_has_lists(ctx.session, unit_id)
+    if not has_lists:
         return None
     counts = precomputed.top_counts(ctx.session, unit_id, top=CONTEST_TOP, slot_ids=slot_ids,
                                     exclude_participant_id=participant_id)
@@ -51,9 +54,10 @@ def contest_counts(ctx: Context, unit_id: int, participant_id: int, slot_ids: li
 
 
 def with_contest(ctx: Context, unit_id: int, participant_id: int,
-                 items: list[dict[str, Any]]) -> None:
+                 items: list[dict[str, Any]], has_lists: bool | None = None) -> None:
     """Add `contest` and `contest_text` to each suggestion item (in place)."""
-    counts = contest_counts(ctx, unit_id, participant_id, [i["slot"]["id"] for i in items])
+    counts = contest_counts(ctx, unit_id, participant_id, [i["slot"]["id"] for i in items],
+                            has_lists)
     for item in items:
         n = None if counts is None else counts[item["slot"]["id"]]
         item["contest"] = n

@@ -73,12 +73,13 @@ class Matcher:
         self._pools: dict[int, tuple[tuple, ParticipantPool]] = {}  # unit id -> (key, pool)
         self._building = threading.Lock()  # caches are built by one thread at a time
 
-    def serving(self, session: Session, ref: ReferenceData) -> tuple[LoadedModel, Prepared]:
+    def serving(self, session: Session, ref: ReferenceData,
+                state: history.ServingState | None = None) -> tuple[LoadedModel, Prepared]:
         """`model` and `catalogue` from one read of the database (the active version, the
-        slots' change counter and the highest slot id): a suggestion's round trips."""
-        version, counter = history.serving_state(session)
-        loaded = self.active(version)
-        return loaded, self.catalogue(session, loaded, ref, counter=counter)
+        slots' change counter and the highest slot id; `state` when the caller read it)."""
+        state = state or history.serving_state(session)
+        loaded = self.active(state.model_version)
+        return loaded, self.catalogue(session, loaded, ref, counter=state.catalogue_key)
 
     def model(self, session: Session) -> LoadedModel:
         """The active model, as the database names it."""

@@ -51,11 +51,13 @@ def _loaded(ctx: Context) -> LoadedModel:
     return ctx.matcher.model(ctx.session)
 
 
-def _serving(ctx: Context) -> tuple[LoadedModel, Prepared]:
-    """The active model and the slot catalogue encoded for it (one database read)."""
+def _serving(ctx: Context, state: history.ServingState | None = None
+             ) -> tuple[LoadedModel, Prepared]:
+    """The active model and the slot catalogue encoded for it (one database read, none when
+    the caller read `state`)."""
     if ctx.matcher is None:
         raise ModelUnavailable()
-    return ctx.matcher.serving(ctx.session, ctx.ref)
+    return ctx.matcher.serving(ctx.session, ctx.ref, state)
 
 
 def rule_settings(ctx: Context, unit: UnitRow | None) -> RuleSettings:
@@ -125,11 +127,11 @@ def recommend(ctx: Context, participant_id: int, k: int = 10,
     contested it is. `spread`: ordered by score less the slot's congestion price from the
     unit's transport plan (services/congestion.py), so lists spread over the free places."""
     access.require_unit_staff_or_system(ctx)
-    person = access.participant(ctx, participant_id)
+    person, unit = access.participant_with_unit(ctx, participant_id)
     f = filters or Filters()
     _check_filters(ctx, f)
-    loaded, prep = _serving(ctx)
-    unit = ctx.session.get(UnitRow, person.unit_id)
+    state = history.serving_state(ctx.session, person.unit_id)
+    loaded, prep = _serving(ctx, state)
     profile = profile_snapshot(person)
     hist = histories(ctx, unit, [person.id])[person.id]
     ok, idx, dist, X = _rank_for_profile(ctx, loaded, prep, profile, hist,
@@ -158,13 +160,13 @@ def recommend(ctx: Context, participant_id: int, k: int = 10,
                                              ctx.ref.occupation_label)})
         if adjusted is not None:
             items[-1]["spread_score"] = round(float(adjusted[row]), 4)
-    congestion.with_contest(ctx, person.unit_id, person.id, items)
-    audit.record(ctx.session, user_id=ctx.principal.user_id, action="recommendations.read",
+    congestion.with_contest(ctx, person.unit_id, person.id, items, state.unit_has_lists)
+    audit.record_now(ctx.session, user_id=ctx.principal.user_id, action="recommendations.read",
                  subject_type="participant", subject_id=person.id,
                  detail={"k": k, "slot_ids": [i["slot"]["id"] for i in items],
                          "filters": {k_: v for k_, v in vars(f).items() if v is not None},
                          **({"spread": True} if spread else {})},
-                 model_version=loaded.version)
+                 model_version=loaded.version, unit_id=person.unit_id)
     return Suggestions(loaded.version, person.id, items, feasible=len(ok.idx),
                        considered=len(prep.slots))
 

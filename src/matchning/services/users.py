@@ -176,12 +176,12 @@ def authenticate_token(session: Session, token: str, now: datetime) -> Principal
     found = repo.token_owner(session, security.token_hash(token), now)
     if found is None:
         raise Unauthenticated()
-    token_row, user = found
     # Record use coarsely: a write on every read request would serialise SQLite readers.
-    last = token_row.last_used_at
+    last = found.last_used_at
     if last is None or _aware(last) < now - LAST_USED_RESOLUTION:
-        token_row.last_used_at = now
-    return principal_of(user)
+        repo.touch_token(session, found.token_id, now)
+    return Principal(user_id=found.user_id, email=found.email, role=Role(found.role),
+                     unit_id=found.unit_id, employer_id=found.employer_id)
 
 
 def _aware(ts: datetime) -> datetime:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, func, null, select, union_all
+from sqlalchemy import Text, bindparam, cast, exists, func, null, select, union_all
 from sqlalchemy.orm import Session
 
 from matchning.domain.vocab import ParticipantStatus, SlotStatus
@@ -20,6 +20,7 @@ from matchning.storage.tables import (
     FeedbackRow,
     ParticipantRow,
     PlacementRow,
+    PrecomputedSuggestionRow,
     SlotRow,
 )
 
@@ -44,14 +45,22 @@ _SERVING_STATE = select(
     .scalar_subquery(),
     select(ChangeCounterRow.value).where(ChangeCounterRow.name == counters.SLOTS)
     .scalar_subquery(),
-    select(func.max(SlotRow.id)).scalar_subquery())
+    select(func.max(SlotRow.id)).scalar_subquery(),
+    exists().where(PrecomputedSuggestionRow.unit_id == bindparam("unit_id")))
 
 
-def serving_state(session: Session) -> tuple[str | None, tuple[int, int]]:
-    """(the active model version, `catalogue_counter`) in one round trip: what a suggestion
-    request must compare with the worker's cached model and catalogue."""
-    row = session.execute(_SERVING_STATE).one()
-    return row[0], (int(row[1] or 0), int(row[2] or 0))
+@dataclass(frozen=True)
+class ServingState:
+    model_version: str | None
+    catalogue_key: tuple[int, int]  # as `catalogue_counter`
+    unit_has_lists: bool  # `matchning precompute` stored lists for the unit asked about
+
+
+def serving_state(session: Session, unit_id: int | None = None) -> ServingState:
+    """What a suggestion request compares with the worker's cached model and catalogue, and
+    whether the unit has precomputed lists (the contest note), in one round trip."""
+    row = session.execute(_SERVING_STATE, {"unit_id": unit_id}).one()
+    return ServingState(row[0], (int(row[1] or 0), int(row[2] or 0)), bool(row[3]))
 
 
 def slot_records(session: Session, *, only_open: bool = False,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from matchning.storage.tables import ApiTokenRow, UnitRow, UserRow
@@ -14,16 +15,43 @@ def user_by_email(session: Session, email: str) -> UserRow | None:
     return session.scalars(select(UserRow).where(UserRow.email == email.lower())).first()
 
 
-def token_owner(session: Session, token_hash: str, now: datetime
-                ) -> tuple[ApiTokenRow, UserRow] | None:
-    """The live token with this hash and its active user, or None."""
-    row = session.execute(
-        select(ApiTokenRow, UserRow)
-        .join(UserRow, UserRow.id == ApiTokenRow.user_id)
-        .where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.revoked_at.is_(None),
-               ApiTokenRow.expires_at > now, UserRow.active.is_(True))
-    ).first()
-    return (row[0], row[1]) if row else None
+_TOKEN_OWNER = (
+    select(ApiTokenRow.id, ApiTokenRow.last_used_at, UserRow.id, UserRow.email, UserRow.role,
+           UserRow.unit_id, UserRow.employer_id)
+    .join(UserRow, UserRow.id == ApiTokenRow.user_id)
+    .where(ApiTokenRow.token_hash == bindparam("token_hash"),
+           ApiTokenRow.revoked_at.is_(None), ApiTokenRow.expires_at > bindparam("now"),
+           UserRow.active.is_(True)))
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    token_id: int
+    last_used_at: datetime | None
+    user_id: int
+    email: str
+    role: str
+    unit_id: int | None
+    employer_id: int | None
+
+
+def token_owner(session: Session, token_hash: str, now: datetime) -> TokenOwner | None:
+    """The live token with this hash and its active user, or None. Columns, not ORM
+    objects: every API request asks this."""
+    row = session.execute(_TOKEN_OWNER, {"token_hash": token_hash, "now": now}).first()
+    return TokenOwner(*row) if row else None
+
+
+def touch_token(session: Session, token_id: int, now: datetime) -> None:
+    """Set the token's last use, unless another transaction is setting it right now (its
+    row is locked): then that one records the use, and this request does not queue on the
+    lock for the rest of the other's request. (SQLite has no row locks; a request there
+    holds the database's write lock anyway.)"""
+    free = session.scalar(select(ApiTokenRow.id).where(ApiTokenRow.id == token_id)
+                          .with_for_update(skip_locked=True))
+    if free is not None:
+        session.execute(update(ApiTokenRow).where(ApiTokenRow.id == token_id)
+                        .values(last_used_at=now))
 
 
 def users_query(*, unit_id: int | None = None, role: str | None = None,
