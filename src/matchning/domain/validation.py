@@ -56,6 +56,8 @@ def check_occupation(ref: ReferenceData, field: str, code: str | None) -> list[d
 
 
 def check_occupations(ref: ReferenceData, field: str, codes: list[str]) -> list[dict[str, Any]]:
+    if all(ref.is_unit_group(c) for c in codes):  # the usual case: no field names to format
+        return []
     return [e for i, c in enumerate(codes) for e in check_occupation(ref, f"{field}[{i}]", c)]
 
 

@@ -48,36 +48,37 @@ class Pending:
 class _Row:
     """Stands in for a new table row while a service's `_apply` fills it: plain attributes
     (an ORM object tracks each of its ~40 assignments at some cost), and, as on an ORM
-    object, only the columns given go into the INSERT (the others keep their defaults)."""
+    object, only the columns given go into the INSERT (the others keep their defaults).
+    The values live in the instance's own `__dict__`, so an assignment costs no Python call."""
 
-    def __init__(self, table: type, **given: Any) -> None:
-        self.__dict__["_given"] = dict(given)
-        self.__dict__["_columns"] = _columns(table)
+    _columns: frozenset[str] = frozenset()  # of the table: see `_row_class`
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._given[name] = value
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._given:
-            return self._given[name]
-        if name in self._columns:  # not given yet: None, as on a new ORM object
+    def __getattr__(self, name: str) -> Any:  # only for an attribute not given yet
+        if name in self._columns:  # None, as on a new ORM object
             return None
         raise AttributeError(name)
 
 
 @cache
-def _columns(table: type) -> frozenset[str]:
-    return frozenset(c.key for c in table.__table__.columns)
+def _row_class(table: type) -> type[_Row]:
+    columns = frozenset(c.key for c in table.__table__.columns)
+    return type(f"_{table.__name__}", (_Row,), {"_columns": columns})
+
+
+def _new_row(table: type, **given: Any) -> _Row:
+    row = _row_class(table)()
+    row.__dict__.update(given)
+    return row
 
 
 def _values(row: _Row) -> dict[str, Any]:
-    return dict(row._given)
+    return dict(row.__dict__)
 
 
 def plan_employer(ctx: Context, data: EmployerData, pending: Pending) -> None:
     """employers.create without the flush."""
     employers.validate(ctx, data)
-    row = _Row(EmployerRow)
+    row = _new_row(EmployerRow)
     employers._apply(row, data)  # type: ignore[arg-type]
     pending.values.append(_values(row))
 
@@ -85,7 +86,7 @@ def plan_employer(ctx: Context, data: EmployerData, pending: Pending) -> None:
 def plan_slot(ctx: Context, data: SlotData, pending: Pending) -> None:
     """slots.create without the flush (the importer acts as the system: no owner check)."""
     slots.validate(ctx, data)
-    row = _Row(SlotRow, created_by=ctx.principal.user_id or None, version=1)
+    row = _new_row(SlotRow, created_by=ctx.principal.user_id or None, version=1)
     slots._apply(ctx, row, data)  # type: ignore[arg-type]
     pending.values.append(_values(row))
 
@@ -98,7 +99,7 @@ def plan_participant(ctx: Context, data: ParticipantData, unit_id: int,
     if "max_commute_km" not in data.model_fields_set:  # the unit's default, as in create
         data = data.model_copy(update={
             "max_commute_km": participants.default_commute_km(ctx, unit_id)})
-    row = _Row(ParticipantRow, unit_id=unit_id, version=1)
+    row = _new_row(ParticipantRow, unit_id=unit_id, version=1)
     participants._apply(ctx, row, data, derived)  # type: ignore[arg-type]
     pending.values.append(_values(row))
     sent = data.model_fields_set & set(MONITORING_FIELDS)

@@ -116,26 +116,40 @@ def convert(columns: Iterable[Column], cells: dict[str, str]
 def converter(columns: Iterable[Column], header: list[str]
               ) -> Callable[[dict[str, str]], tuple[dict[str, Any], list[tuple[str, str]]]]:
     """`convert` for one file, with the work that is the same for every row done once: only
-    the header's columns, their parsers looked up."""
-    plan = [(c.name, c.target, None if c.kind == "text" else PARSERS[c.kind]) for c in columns
-            if c.kind != "ref" and c.name in header]
+    the header's columns, their parsers looked up. A parsed cell is remembered by its text
+    (dates, numbers, flags and short lists recur row after row; up to `REMEMBERED` texts a
+    column); a list is handed out as a new list each time, and `past_work` (a list of
+    dicts) and a cell in error are parsed each time."""
+    plan = [(c.name, c.target, None if c.kind == "text" else PARSERS[c.kind],
+             None if c.kind in ("text", "past_work") else {}, c.kind == "list")
+            for c in columns if c.kind != "ref" and c.name in header]
 
     def convert_row(cells: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         values: dict[str, Any] = {}
         problems: list[tuple[str, str]] = []
-        for name, target, parse in plan:
+        for name, target, parse, memo, is_list in plan:
             cell = cells[name]
             if not cell or cell.isspace():
                 continue
             if parse is None:  # text: the cell as it is (cells.parse_text)
                 values[target] = cell
                 continue
-            try:
-                values[target] = parse(cell)
-            except CellError as exc:
-                problems.append((name, str(exc)))
+            value = _MISSING if memo is None else memo.get(cell, _MISSING)
+            if value is _MISSING:
+                try:
+                    value = parse(cell)
+                except CellError as exc:
+                    problems.append((name, str(exc)))
+                    continue
+                if memo is not None and len(memo) < REMEMBERED:
+                    memo[cell] = value
+            values[target] = list(value) if is_list else value
         return values, problems
     return convert_row
+
+
+REMEMBERED = 20_000
+_MISSING = object()
 
 
 def column_for(columns: tuple[Column, ...], field: str, message: str = "") -> str:

@@ -10,6 +10,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from matchning.importer.report import RowError
 
@@ -24,8 +25,7 @@ class CsvFileError(Exception):
         self.error = RowError(line, column, message)
 
 
-@dataclass(frozen=True)
-class CsvRow:
+class CsvRow(NamedTuple):  # a tuple: cheaper to make than a frozen dataclass, 400,000 times
     line: int
     cells: dict[str, str]
 
@@ -102,7 +102,8 @@ def parse(text: str) -> Table:
     if not records or not any(c.strip() for c in records[0][1]):
         raise CsvFileError(0, "Filen är tom: rubrikraden saknas.")
     table = Table(header=_header(records[0][1]))
-    width = len(table.header)
+    header, width = table.header, len(table.header)
+    any_nul = NUL in text  # else no row needs looking at cell by cell
     for line, cells in records[1:]:
         if not (cells and cells[0].strip()) and not any(c.strip() for c in cells):
             continue  # blank (a row with its first cell filled is not: checked first)
@@ -110,13 +111,13 @@ def parse(text: str) -> Table:
             table.bad_rows.append(RowError(line, "", f"Raden har {len(cells)} värden men "
                                                      f"rubrikraden har {width} kolumner."))
             continue
-        nul = next((name for name, cell in zip(table.header, cells, strict=True) if NUL in cell),
-                   None)
-        if nul is not None:
+        nul = any_nul and next((name for name, cell in zip(header, cells, strict=True)
+                                if NUL in cell), None)
+        if nul:
             table.bad_rows.append(RowError(line, nul, "Cellen innehåller ett NUL-tecken (\\0), "
                                                       "som inte kan sparas."))
             continue
-        table.rows.append(CsvRow(line, dict(zip(table.header, cells, strict=True))))
+        table.rows.append(CsvRow(line, dict(zip(header, cells, strict=True))))
     return table
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 from pydantic import ValidationError
@@ -56,12 +55,17 @@ def raise_if(problems: list[Problem]) -> None:
         raise RowProblems(problems)
 
 
-@contextmanager
-def conflicts_on(column: str) -> Iterator[None]:
-    """Report a service's Conflict that names no field on `column` (the one it is about)."""
-    try:
-        yield
-    except Conflict as exc:
-        if exc.details:
-            raise
-        raise RowProblems([(column, exc.message)]) from None
+class conflicts_on:  # lower case: used as the function it was, `with conflicts_on("status"):`
+    """Report a service's Conflict that names no field on `column` (the one it is about).
+    A class, not a generator: it wraps every row of a file."""
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if isinstance(exc, Conflict) and not exc.details:
+            raise RowProblems([(self.column, exc.message)]) from None

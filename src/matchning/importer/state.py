@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from matchning.importer.columns import Column, converter
 from matchning.importer.csvread import CsvRow
 from matchning.importer.problems import Problem, from_validation
+from matchning.importer.validators import validator
 from matchning.reference import ReferenceData
 
 M = TypeVar("M", bound=BaseModel)
@@ -89,9 +90,11 @@ class FileState:
 
     def validate(self, model: type[M], values: dict[str, Any], problems: list[Problem]
                  ) -> M | None:
-        """The record, or None with its problems (none repeated for a column already bad)."""
+        """The record, or None with its problems (none repeated for a column already bad).
+        Validated as `model.model_validate` does, but for the NUL check that `csvread` has
+        made already (`importer.validators`)."""
         try:
-            return model.model_validate(values)
+            return validator(model).validate_python(values)  # type: ignore[no-any-return]
         except ValidationError as exc:
             flagged = {c for c, _ in problems}
             problems.extend(p for p in from_validation(self.columns, exc) if p[0] not in flagged)

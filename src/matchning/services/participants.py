@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from matchning.storage.tables import MonitoringRow, ParticipantRow, UnitRow, Use
 DEFAULT_COMMUTE_KM = 30
 PROFILE_FIELDS = tuple(f for f in ParticipantData.model_fields
                        if f not in MONITORING_FIELDS and f not in ("personnummer",))
+_read_profile = operator.attrgetter(*PROFILE_FIELDS)
 
 
 def _resolve_unit(ctx: Context, data: ParticipantData) -> int:
@@ -72,7 +74,9 @@ def validate(ctx: Context, data: ParticipantData, unit_id: int) -> dict[str, Any
 
 def _apply(ctx: Context, row: ParticipantRow, data: ParticipantData, derived: dict[str, Any]
            ) -> None:
-    values = data.model_dump(mode="python")
+    # The fields as they are (a model_dump would copy them, nested records too, for nothing:
+    # `data` is not used after).
+    values = dict(zip(PROFILE_FIELDS, _read_profile(data), strict=True))
     values["past_work"] = [w.model_dump() for w in data.past_work]
     values["skills"] = [ctx.ref.canonical_skill(s) for s in data.skills]
     values["adaptations"] = [a.value for a in data.adaptations]

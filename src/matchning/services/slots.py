@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from matchning.storage.repositories import base, catalog
 from matchning.storage.tables import EmployerRow, SlotRow
 
 FIELDS = tuple(SlotData.model_fields)
+_read = operator.attrgetter(*FIELDS)
 
 
 @dataclass
@@ -49,7 +51,7 @@ def _check_owner(ctx: Context, employer_id: int) -> None:
 
 
 def _apply(ctx: Context, row: SlotRow, data: SlotData) -> None:
-    values = data.model_dump()
+    values = dict(zip(FIELDS, _read(data), strict=True))  # as they are (no model_dump copy)
     values["start_date"] = data.start_date or row.start_date or ctx.today
     values["required_skills"] = [ctx.ref.canonical_skill(s) for s in data.required_skills]
     values["nice_skills"] = [ctx.ref.canonical_skill(s) for s in data.nice_skills]
