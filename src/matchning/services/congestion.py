@@ -15,7 +15,6 @@ from matchning.errors import Conflict
 from matchning.ml import allocation as A
 from matchning.ml.model import Prepared
 from matchning.services.context import Context
-from matchning.storage.repositories import allocations as repo
 from matchning.storage.repositories import history, precomputed
 
 CONTEST_TOP = 3
@@ -40,12 +39,10 @@ def contest_text(n: int | None) -> str | None:
 
 
 def contest_counts(ctx: Context, unit_id: int, participant_id: int, slot_ids: list[int],
-                   has_lists: bool | None = None) -> dict[int, int] | None:
+                   has_lists: bool) -> dict[int, int] | None:
     """Slot id -> how many other waiting participants of the unit have it in their top
-    three; None when the unit has no stored lists (then nothing is known). `has_lists`:
-    whether it has, when the caller read that already (`history.serving_state`)."""
-    if has_lists is None:
-        has_lists = repo.unit_has_lists(ctx.session, unit_id)
+    three; None when the unit has no stored lists (`has_lists`, read with the serving state:
+    `history.serving_state`), for then nothing is known."""
     if not has_lists:
         return None
     counts = precomputed.top_counts(ctx.session, unit_id, top=CONTEST_TOP, slot_ids=slot_ids,
@@ -54,7 +51,7 @@ def contest_counts(ctx: Context, unit_id: int, participant_id: int, slot_ids: li
 
 
 def with_contest(ctx: Context, unit_id: int, participant_id: int,
-                 items: list[dict[str, Any]], has_lists: bool | None = None) -> None:
+                 items: list[dict[str, Any]], has_lists: bool) -> None:
     """Add `contest` and `contest_text` to each suggestion item (in place)."""
     counts = contest_counts(ctx, unit_id, participant_id, [i["slot"]["id"] for i in items],
                             has_lists)

@@ -78,9 +78,3 @@ def pairs_of_participant(session: Session, participant_id: int, limit: int | Non
             .where(AllocationPairRow.participant_id == participant_id)
             .order_by(AllocationPlanRow.id.desc()).limit(limit))
     return [(a, p, t, e) for a, p, t, e in session.execute(stmt)]
-
-
-def unit_has_lists(session: Session, unit_id: int) -> bool:
-    """Whether `matchning precompute` has stored lists for the unit."""
-    from matchning.storage.tables import PrecomputedSuggestionRow as T
-    return session.scalar(select(T.id).where(T.unit_id == unit_id).limit(1)) is not None
