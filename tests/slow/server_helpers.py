@@ -4,6 +4,7 @@ logins of the demo users through the API and the pages."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -86,8 +87,27 @@ class Server:
         pids = [int(p) for p in kids.read_text().split()] if kids.exists() else []
         return [p for p in pids if "resource_tracker" not in _cmdline(p)]
 
+    def connections_per_worker(self) -> dict[int, int]:
+        """Established connections on the server's port held by each worker (from /proc)."""
+        port = int(self.url.rsplit(":", 1)[1])
+        inodes = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+                inodes.add(fields[9])
+        return {pid: sum(link == f"socket:[{i}]" for link in _fd_links(pid) for i in inodes)
+                for pid in self.worker_pids()}
+
     def client(self, **kw: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60, **kw)
+
+
+def _fd_links(pid: int) -> list[str]:
+    out = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            out.append(os.readlink(fd))
+    return out
 
 
 def _cmdline(pid: int) -> str:

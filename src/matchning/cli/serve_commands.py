@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
+from matchning.cli import listeners
 from matchning.cli.common import settings
 from matchning.storage import migrate
 from matchning.storage.db import engine_from_settings
+
+APP = "matchning.api.app:create_app"
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +36,23 @@ def register(app: typer.Typer) -> None:
               ) -> None:
         """Start the API and pages with uvicorn."""
         s = settings()
-        uvicorn.run("matchning.api.app:create_app", factory=True, host=host or s.host,
-                    port=port or s.port, workers=workers or s.workers, reload=reload,
-                    log_level=s.log_level.lower())
+        options = {"host": host or s.host, "port": port or s.port,
+                   "workers": workers or s.workers, "log_level": s.log_level.lower()}
+        if options["workers"] > 1 and not reload and listeners.REUSE_PORT:
+            _serve_workers(**options)
+        else:
+            uvicorn.run(APP, factory=True, reload=reload, **options)
+
+
+def _serve_workers(*, host: str, port: int, workers: int, log_level: str) -> None:
+    """Several workers, each accepting on a socket of its own (cli/listeners.py)."""
+    config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers,
+                            log_level=log_level)
+    try:  # the port is free (or ours to share): say so now, not in every worker
+        listeners.bind(host, port).close()
+    except OSError as exc:
+        typer.echo(f"Kan inte lyssna på {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from exc
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d with %d workers, a socket each", host, port, workers)
+    Multiprocess(config, sockets=[listeners.ReusePortListener(host, port)]).run()
