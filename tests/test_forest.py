@@ -50,6 +50,9 @@ def test_flat_forest_equals_predict_proba_exactly(boosted):
     edge = np.vstack([on, np.full((3, X.shape[1]), np.nan)])
     assert np.array_equal(forest.proba(edge), est.predict_proba(edge)[:, 1])
     assert forest.raw(X[:0]).shape == (0,)
+    for n in range(1, 10):  # rows walk four at a time: every remainder, and rows out of step
+        rows = X[np.random.default_rng(n).choice(len(X), n)]
+        assert np.array_equal(forest.raw(rows), est._raw_predict(rows).ravel()), n
     with pytest.raises(ValueError):
         forest.raw(X[:, :3])
 
