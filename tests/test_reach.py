@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matchning.ml.catalog import SlotMatrix
-from matchning.ml.rule_defs import PairHistory, RuleDay
+from matchning.ml.rule_defs import PairHistory, RuleDay, RuleSettings
 from matchning.ml.rules import evaluate_rules, feasible_slots
 from matchning.reference import get_reference
 
@@ -31,8 +31,13 @@ def _slots(rng: np.random.Generator, n: int) -> SlotMatrix:
     for i in range(n):
         kommun = str(rng.choice(KOMMUNER))
         lat, lon = _point(rng, kommun, 0.6 if kommun == "2584" else 0.15)
-        recs.append({"id": i + 1, "employer_id": 1 + i % 7, "status": "open",
-                     "start_date": "2026-10-01", "end_date": None, "remaining": 1,
+        # Some slots fail the rules of the slot and the day alone: paused, over, starting
+        # too late, full (`SlotMatrix.available`).
+        status = "paused" if rng.random() < 0.1 else "open"
+        start = str(rng.choice(["2026-10-01", "2026-11-01", "2026-12-31", "2027-03-01"]))
+        end = rng.choice([None, "2026-10-31", "2026-11-01", "2027-06-30"])
+        recs.append({"id": i + 1, "employer_id": 1 + i % 7, "status": status,
+                     "start_date": start, "end_date": end, "remaining": int(rng.integers(0, 3)),
                      "kommunkod": kommun, "lat": lat, "lon": lon, "hours_per_week": None,
                      "driving_licences": [], "swedish_level": None, "physical_demand": "lätt",
                      "accessible": True, "occupation_code": "9621"})
@@ -55,3 +60,8 @@ def test_reach_pruning_is_exact(seed: int, commute: float) -> None:
     assert fast.idx.tolist() == np.flatnonzero(full.feasible).tolist()
     assert np.allclose(fast.distance_km, full.distance_km[full.feasible])
     assert fast.checked <= len(slots)
+    # Once more with the catalogue's mask for the day cached, and for another horizon.
+    assert feasible_slots(profile, slots, PairHistory(), DAY, REF).idx.tolist() == fast.idx.tolist()
+    later = RuleDay(date(2026, 11, 1), RuleSettings(start_horizon_days=200))
+    assert feasible_slots(profile, slots, PairHistory(), later, REF).idx.tolist() == \
+        np.flatnonzero(evaluate_rules(profile, slots, PairHistory(), later, REF).feasible).tolist()

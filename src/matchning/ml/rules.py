@@ -122,12 +122,17 @@ class Feasible:
 def feasible_slots(profile: Mapping[str, Any], slots: SlotMatrix, history: PairHistory,
                    day: RuleDay, ref: ReferenceData) -> Feasible:
     """The rules on the slots the participant can reach only (the others are too far by the
-    commute rule anyway): the same answer as `evaluate_rules`, at the cost of the reach."""
+    commute rule anyway) that are available that day: the same answer as `evaluate_rules`,
+    at the cost of the reach."""
     lat, lon, _ = profile_point(profile, ref)
     reach = slots.reachable(lat, lon, float(profile["max_commute_km"]))
-    out = evaluate_rules(profile, slots.take(reach, records=False), history, day, ref)
+    # The rules that read only the slot and the day come from the catalogue's mask for the
+    # day: the other rules then run on the slots still available only.
+    idx = reach[slots.available(day_number(day.today, 0),
+                                day.settings.start_horizon_days)[reach]]
+    out = evaluate_rules(profile, slots.take(idx, records=False), history, day, ref)
     ok = out.feasible
-    return Feasible(reach[ok], out.distance_km[ok], len(reach))
+    return Feasible(idx[ok], out.distance_km[ok], len(reach))
 
 
 def evaluate_rules_for_slot(profiles: list[Mapping[str, Any]], slot: SlotMatrix,
