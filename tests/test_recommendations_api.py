@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, event, select
 from sqlalchemy.orm import Session
 
 from matchning.api.app import create_app
@@ -346,6 +346,27 @@ def test_each_read_is_audited_with_the_model_version(w: Trained) -> None:
     assert (row.subject_type, row.subject_id) == ("participant", str(w.best))
     assert row.model_version == w.version
     assert row.detail["slot_ids"] == slot_ids(body) and row.detail["k"] == 3
+
+
+def test_a_list_reads_and_writes_in_four_statements(w: Trained) -> None:
+    """Every round trip costs each request: the token; the participant, its unit and the
+    serving state (model, catalogue key, precomputed lists); the pair history; the audit
+    row. A warm worker with a used token (its first use in ten minutes writes once more)."""
+    recommend(w)
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *rest) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            seen.append(" ".join(statement.split()))
+
+    event.listen(w.engine, "before_cursor_execute", count)
+    try:
+        recommend(w)
+    finally:
+        event.remove(w.engine, "before_cursor_execute", count)
+    assert len(seen) == 4, "\n".join(s[:160] for s in seen)
+    assert "api_tokens" in seen[0] and "participants" in seen[1] and "active_model" in seen[1]
+    assert "placements" in seen[2] and seen[3].startswith("INSERT INTO audit_log"), seen
 
 
 def test_openapi_documents_the_typed_responses(w: Trained) -> None:

@@ -6,8 +6,6 @@ leak). An employer sees its own employer and slots, and only the placements prop
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from matchning.domain.principal import SYSTEM
 from matchning.domain.vocab import Role
 from matchning.errors import Forbidden, NotFound
@@ -51,15 +49,10 @@ def participant(ctx: Context, participant_id: int) -> ParticipantRow:
     return _visible(ctx, ctx.session.get(ParticipantRow, participant_id))
 
 
-def participant_with_unit(ctx: Context, participant_id: int
-                          ) -> tuple[ParticipantRow, UnitRow | None]:
-    """`participant` and its unit, read in one statement."""
+def visible_participant(ctx: Context, row: ParticipantRow | None) -> ParticipantRow:
+    """`participant` for a row the caller read itself (with more in the same statement)."""
     _no_employer(ctx)
-    found = ctx.session.execute(
-        select(ParticipantRow, UnitRow).outerjoin(UnitRow, UnitRow.id == ParticipantRow.unit_id)
-        .where(ParticipantRow.id == participant_id)).first()
-    return _visible(ctx, None if found is None else found[0]), \
-        None if found is None else found[1]
+    return _visible(ctx, row)
 
 
 def _no_employer(ctx: Context) -> None:

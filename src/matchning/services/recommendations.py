@@ -127,10 +127,10 @@ def recommend(ctx: Context, participant_id: int, k: int = 10,
     contested it is. `spread`: ordered by score less the slot's congestion price from the
     unit's transport plan (services/congestion.py), so lists spread over the free places."""
     access.require_unit_staff_or_system(ctx)
-    person, unit = access.participant_with_unit(ctx, participant_id)
+    row, unit, state = history.participant_and_state(ctx.session, participant_id)
+    person = access.visible_participant(ctx, row)
     f = filters or Filters()
     _check_filters(ctx, f)
-    state = history.serving_state(ctx.session, person.unit_id)
     loaded, prep = _serving(ctx, state)
     profile = profile_snapshot(person)
     hist = histories(ctx, unit, [person.id])[person.id]

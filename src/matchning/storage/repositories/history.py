@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from matchning.storage.tables import (
     PlacementRow,
     PrecomputedSuggestionRow,
     SlotRow,
+    UnitRow,
 )
 
 SLOT_COLUMNS = (
@@ -40,13 +42,20 @@ def catalogue_counter(session: Session) -> tuple[int, int]:
     return counters.value(session, counters.SLOTS), int(top)
 
 
-_SERVING_STATE = select(
-    select(ActiveModelRow.version).where(ActiveModelRow.name == models.NAME)
-    .scalar_subquery(),
-    select(ChangeCounterRow.value).where(ChangeCounterRow.name == counters.SLOTS)
-    .scalar_subquery(),
-    select(func.max(SlotRow.id)).scalar_subquery(),
-    exists().where(PrecomputedSuggestionRow.unit_id == bindparam("unit_id")))
+def _serving_columns(unit_id: Any) -> tuple[Any, ...]:
+    return (select(ActiveModelRow.version).where(ActiveModelRow.name == models.NAME)
+            .scalar_subquery(),
+            select(ChangeCounterRow.value).where(ChangeCounterRow.name == counters.SLOTS)
+            .scalar_subquery(),
+            select(func.max(SlotRow.id)).scalar_subquery(),
+            exists().where(PrecomputedSuggestionRow.unit_id == unit_id))
+
+
+_SERVING_STATE = select(*_serving_columns(bindparam("unit_id")))
+_PARTICIPANT_AND_STATE = (
+    select(ParticipantRow, UnitRow, *_serving_columns(ParticipantRow.unit_id))
+    .outerjoin(UnitRow, UnitRow.id == ParticipantRow.unit_id)
+    .where(ParticipantRow.id == bindparam("participant_id")))
 
 
 @dataclass(frozen=True)
@@ -55,12 +64,25 @@ class ServingState:
     catalogue_key: tuple[int, int]  # as `catalogue_counter`
     unit_has_lists: bool  # `matchning precompute` stored lists for the unit asked about
 
+    @classmethod
+    def of(cls, values: Sequence[Any]) -> ServingState:
+        return cls(values[0], (int(values[1] or 0), int(values[2] or 0)), bool(values[3]))
+
 
 def serving_state(session: Session, unit_id: int | None = None) -> ServingState:
     """What a suggestion request compares with the worker's cached model and catalogue, and
     whether the unit has precomputed lists (the contest note), in one round trip."""
-    row = session.execute(_SERVING_STATE, {"unit_id": unit_id}).one()
-    return ServingState(row[0], (int(row[1] or 0), int(row[2] or 0)), bool(row[3]))
+    return ServingState.of(session.execute(_SERVING_STATE, {"unit_id": unit_id}).one())
+
+
+def participant_and_state(session: Session, participant_id: int
+                          ) -> tuple[ParticipantRow | None, UnitRow | None, ServingState | None]:
+    """The participant, its unit and `serving_state` for its unit, in one round trip (a
+    suggestion list's first read); (None, None, None) when there is no such participant."""
+    row = session.execute(_PARTICIPANT_AND_STATE, {"participant_id": participant_id}).first()
+    if row is None:
+        return None, None, None
+    return row[0], row[1], ServingState.of(row[2:])
 
 
 def slot_records(session: Session, *, only_open: bool = False,
