@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     privacy_cron: str = Field(default="15 3 * * *",
                               description="When `matchning scheduler` purges the audit log "
                                           "and erases expired participants (crontab)")
+    import_parallel_rows: int = Field(
+        default=5_000, ge=0,
+        description="`matchning import`: a file of employers, slots or participants with at "
+                    "least this many rows is checked in a second process while the first "
+                    "writes (docs/import.md); 0: always one process")
     log_level: str = "INFO"
     sql_echo: bool = False
 

@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matchning.domain.records import MONITORING_FIELDS, EmployerData, ParticipantData, SlotData
@@ -33,6 +34,11 @@ from matchning.storage.tables import (
 )
 
 BATCH = 20_000  # rows per COPY or executemany
+AHEAD = 4_000  # rows written ahead together (`write_ahead`): small, so writing starts early
+
+# One row's entries in `Pending`: its values, and for a participant its monitoring fields
+# and unit (None for the other tables).
+Ready = tuple[dict[str, Any], dict[str, Any] | None, int | None]
 
 
 @dataclass
@@ -43,6 +49,23 @@ class Pending:
     values: list[dict[str, Any]] = field(default_factory=list)
     monitoring: list[dict[str, Any]] = field(default_factory=list)  # participants only
     units: list[int] = field(default_factory=list)                  # participants only
+    written: int = 0  # the first rows of `values`, inserted ahead by `write_ahead`
+    ahead: bool = True  # `write_ahead` may insert (off after a conflict)
+
+    def add(self, ready: Ready) -> None:
+        """A row's entries, as `pop` took them from another `Pending`."""
+        values, monitoring, unit = ready
+        self.values.append(values)
+        if unit is not None:
+            assert monitoring is not None
+            self.monitoring.append(monitoring)
+            self.units.append(unit)
+
+    def pop(self) -> Ready:
+        """The last row's entries, taken out."""
+        if self.units:
+            return self.values.pop(), self.monitoring.pop(), self.units.pop()
+        return self.values.pop(), None, None
 
 
 class _Row:
@@ -138,7 +161,7 @@ def write(ctx: Context, pending: Pending) -> None:
     """Insert the pending rows; participants get their monitoring and audit rows and one
     bump of their unit's counter."""
     session = ctx.session
-    _insert(session, pending.table, pending.values)
+    _insert(session, pending.table, pending.values[pending.written:])
     if pending.table is not ParticipantRow:
         return
     # The new ids by (unit, external id), unique and always given in a file: one read
@@ -151,6 +174,24 @@ def write(ctx: Context, pending: Pending) -> None:
     _insert(session, AuditRow, _audit_values(ctx, ids, pending.units))
     for unit_id in sorted(set(pending.units)):
         counters.bump(session, counters.participants_of(unit_id))
+
+
+def write_ahead(ctx: Context, pending: Pending) -> None:
+    """Insert the table's pending rows so far, once there are `AHEAD` of them, while the
+    file's later rows are still being checked (`importer.parallel`: the writing then overlaps
+    the checking); their monitoring and audit rows, which need the new ids, follow at the end
+    (`write`). In a savepoint: should a row conflict with one stored (only a race with another
+    writer can do that), the rows wait for the file's end after all, where the conflict makes
+    the runner import the file again row by row, naming the row, as without this."""
+    if not pending.ahead or len(pending.values) - pending.written < AHEAD:
+        return
+    try:
+        with ctx.session.begin_nested():
+            _insert(ctx.session, pending.table, pending.values[pending.written:])
+    except IntegrityError:
+        pending.ahead = False
+        return
+    pending.written = len(pending.values)
 
 
 def _insert(session: Session, table: type, rows: list[dict[str, Any]]) -> None:

@@ -9,7 +9,10 @@ an update goes through the service at once, in a savepoint of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from matchning.domain.records import EmployerData, ParticipantData, SlotData, UnitData
 from matchning.domain.vocab import ParticipantStatus
@@ -22,6 +25,8 @@ from matchning.services import employers, participants, slots, units
 from matchning.services.context import Context
 from matchning.storage.repositories import base, users
 from matchning.storage.tables import EmployerRow, ParticipantRow, SlotRow, UnitRow
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def upsert_unit(ctx: Context, row: CsvRow, state: FileState) -> bool:
@@ -66,14 +71,59 @@ def _pending(state: FileState, table: type) -> bulk.Pending:
     return state.pending
 
 
-def upsert_employer(ctx: Context, row: CsvRow, state: FileState) -> bool:
+@dataclass(frozen=True, slots=True)
+class Refs:
+    """What a row refers to by external id (a unit, a consultant, an employer), looked up in
+    the database. The rows other files stored do not change while this one is imported, so a
+    row's references depend on its cells alone, never on the rows before it: a big file's are
+    looked up ahead of its rows (`importer.parallel`)."""
+
+    ids: dict[str, Any]  # the record's fields, e.g. {"unit_id": 3, "consultant_id": None}
+    found: tuple[Any, ...] = ()  # the rows found (None where not found)
+    first: tuple[Problem, ...] = ()  # reported before the problems of the row's own id
+    then: tuple[Problem, ...] = ()  # reported after them
+
+
+NO_REFS = Refs({})
+
+
+def _record(model: type[M], row: CsvRow, state: FileState, ext: str, refs: Refs,
+            problems: list[Problem]) -> M | None:
+    values = state.values(row, problems)
+    return state.validate(model, {**values, "external_id": ext, **refs.ids}, problems)
+
+
+def _ready_record(model: type[M], row: CsvRow, state: FileState, refs: Refs) -> M | None:
+    """The row's record if neither its references, its id, its cells nor the record have a
+    problem that depends on the row alone (a repeated id depends on the rows before: the
+    caller checks it); else None."""
+    ext = row.cells.get("id", "").strip()
+    if refs.first or refs.then or not ext:
+        return None
+    problems: list[Problem] = []
+    data = _record(model, row, state, ext, refs, problems)
+    return None if problems else data
+
+
+def employer_refs(ctx: Context, row: CsvRow, state: FileState) -> Refs:
+    return NO_REFS
+
+
+def upsert_employer(ctx: Context, row: CsvRow, state: FileState, refs: Refs = NO_REFS,
+                    ready: bulk.Ready | None = None) -> bool:
+    """`ready`: the row's pending entries as `plan_employer_ahead` made them (the row then has
+    no problem of its own but perhaps a repeated id)."""
     problems: list[Problem] = []
     ext = state.external_id(row, problems)
-    values = state.values(row, problems)
-    data = state.validate(EmployerData, {**values, "external_id": ext}, problems)
+    data = None if ready is not None else _record(EmployerData, row, state, ext, refs, problems)
     raise_if(problems)
-    assert data is not None
     existing = _known(ctx, state, EmployerRow, ext)
+    if existing is None and ready is not None and state.bulk:
+        _pending(state, EmployerRow).add(ready)
+        return True
+    if data is None:  # made ahead: the row is right in itself
+        data = _record(EmployerData, row, state, ext, refs, problems)
+    assert data is not None
     if existing is None:
         if state.bulk:
             bulk.plan_employer(ctx, data, _pending(state, EmployerRow))
@@ -85,17 +135,41 @@ def upsert_employer(ctx: Context, row: CsvRow, state: FileState) -> bool:
     return False
 
 
-def upsert_slot(ctx: Context, row: CsvRow, state: FileState) -> bool:
+def plan_employer_ahead(ctx: Context, row: CsvRow, state: FileState, refs: Refs
+                        ) -> bulk.Ready | None:
+    """What `upsert_employer` adds to the pending rows for the row should it be new, or None
+    where the row has a problem of its own (a service's check included)."""
+    data = _ready_record(EmployerData, row, state, refs)
+    if data is None:
+        return None
+    scratch = bulk.Pending(EmployerRow)
+    bulk.plan_employer(ctx, data, scratch)
+    return scratch.pop()
+
+
+def slot_refs(ctx: Context, row: CsvRow, state: FileState) -> Refs:
+    then: list[Problem] = []
+    employer = state.resolve(row, "employer", _stored(ctx, state, EmployerRow),
+                             "Arbetsgivaren", "employers.csv", then)
+    return Refs({"employer_id": employer.id if employer else 0}, (employer,), (), tuple(then))
+
+
+def upsert_slot(ctx: Context, row: CsvRow, state: FileState, refs: Refs | None = None,
+                ready: bulk.Ready | None = None) -> bool:
+    """`refs`: the row's `slot_refs`, if looked up already; `ready`: as for employers."""
     problems: list[Problem] = []
     ext = state.external_id(row, problems)
-    employer = state.resolve(row, "employer", _stored(ctx, state, EmployerRow),
-                             "Arbetsgivaren", "employers.csv", problems)
-    values = state.values(row, problems)
-    data = state.validate(SlotData, {**values, "external_id": ext,
-                                     "employer_id": employer.id if employer else 0}, problems)
+    refs = refs or slot_refs(ctx, row, state)
+    problems.extend(refs.then)
+    data = None if ready is not None else _record(SlotData, row, state, ext, refs, problems)
     raise_if(problems)
-    assert data is not None
     existing = _known(ctx, state, SlotRow, ext)
+    if existing is None and ready is not None and state.bulk:
+        _pending(state, SlotRow).add(ready)
+        return True
+    if data is None:  # made ahead: the row is right in itself
+        data = _record(SlotData, row, state, ext, refs, problems)
+    assert data is not None
     if existing is None:
         if state.bulk:
             bulk.plan_slot(ctx, data, _pending(state, SlotRow))
@@ -107,8 +181,19 @@ def upsert_slot(ctx: Context, row: CsvRow, state: FileState) -> bool:
     return False
 
 
-def _consultant_id(ctx: Context, row: CsvRow, state: FileState, problems: list[Problem]
-                   ) -> int | None:
+def plan_slot_ahead(ctx: Context, row: CsvRow, state: FileState, refs: Refs
+                    ) -> bulk.Ready | None:
+    """As `plan_employer_ahead`, for a slot."""
+    data = _ready_record(SlotData, row, state, refs)
+    if data is None:
+        return None
+    scratch = bulk.Pending(SlotRow)
+    bulk.plan_slot(ctx, data, scratch)
+    return scratch.pop()
+
+
+def _consultant(ctx: Context, row: CsvRow, state: FileState, problems: list[Problem]
+                ) -> Any:
     email = row.cells.get("consultant", "").strip()
     if not email:
         return None
@@ -116,8 +201,7 @@ def _consultant_id(ctx: Context, row: CsvRow, state: FileState, problems: list[P
     if user is None:
         problems.append(("consultant", f"Det finns ingen användare med e-postadressen "
                                        f"{email!r}."))
-        return None
-    return user.id
+    return user
 
 
 def _case_status(data: ParticipantData, existing: ParticipantRow | None) -> ParticipantStatus:
@@ -129,34 +213,65 @@ def _case_status(data: ParticipantData, existing: ParticipantRow | None) -> Part
     return busy if existing is not None and existing.status == busy.value else waiting
 
 
-def upsert_participant(ctx: Context, row: CsvRow, state: FileState) -> bool:
-    problems: list[Problem] = []
+def participant_refs(ctx: Context, row: CsvRow, state: FileState) -> Refs:
+    first: list[Problem] = []
     unit = state.resolve(
         row, "unit",
         state.cached("unit", lambda e: base.get_by_external_id(ctx.session, UnitRow, e)),
-        "Enheten", "units.csv", problems)
+        "Enheten", "units.csv", first)
+    then: list[Problem] = []
+    consultant = _consultant(ctx, row, state, then)
+    return Refs({"unit_id": unit.id if unit else 0,
+                 "consultant_id": consultant.id if consultant else None},
+                (unit, consultant), tuple(first), tuple(then))
+
+
+def _with_status(data: ParticipantData, existing: ParticipantRow | None) -> ParticipantData:
+    status = _case_status(data, existing)
+    return data if status is data.status else data.model_copy(update={"status": status})
+
+
+def upsert_participant(ctx: Context, row: CsvRow, state: FileState, refs: Refs | None = None,
+                       ready: bulk.Ready | None = None) -> bool:
+    """`refs`: the row's `participant_refs`, if looked up already; `ready`: as for
+    employers."""
+    refs = refs or participant_refs(ctx, row, state)
+    problems = list(refs.first)
     ext = state.external_id(row, problems, row.cells.get("unit", "").strip())
-    consultant_id = _consultant_id(ctx, row, state, problems)
-    values = state.values(row, problems)
-    data = state.validate(ParticipantData, {**values, "external_id": ext, "unit_id":
-                                            unit.id if unit else 0,
-                                            "consultant_id": consultant_id}, problems)
+    problems.extend(refs.then)
+    data = None if ready is not None else _record(ParticipantData, row, state, ext, refs, problems)
     raise_if(problems)
-    assert data is not None and unit is not None
+    unit_id = refs.ids["unit_id"]
     if state.known is None:
         state.known = bulk.existing_participants(ctx.session)
-    known = state.known.get((unit.id, ext))
+    known = state.known.get((unit_id, ext))
     existing = ctx.session.get(ParticipantRow, known) if known is not None else None
-    status = _case_status(data, existing)
-    if status is not data.status:
-        data = data.model_copy(update={"status": status})
+    if existing is None and ready is not None and state.bulk:
+        _pending(state, ParticipantRow).add(ready)
+        return True
+    if data is None:  # made ahead: the row is right in itself
+        data = _record(ParticipantData, row, state, ext, refs, problems)
+    assert data is not None
+    data = _with_status(data, existing)
     with conflicts_on("status"):  # e.g. ending a participant whose placement is open
         if existing is None:
             if state.bulk:
-                bulk.plan_participant(ctx, data, unit.id, _pending(state, ParticipantRow))
+                bulk.plan_participant(ctx, data, unit_id, _pending(state, ParticipantRow))
             else:
                 participants.create(ctx, data)
             return True
         with ctx.session.begin_nested():
             participants.update(ctx, existing.id, state.patch(data))
     return False
+
+
+def plan_participant_ahead(ctx: Context, row: CsvRow, state: FileState, refs: Refs
+                           ) -> bulk.Ready | None:
+    """As `plan_employer_ahead`, for a participant."""
+    data = _ready_record(ParticipantData, row, state, refs)
+    if data is None:
+        return None
+    scratch = bulk.Pending(ParticipantRow)
+    with conflicts_on("status"):
+        bulk.plan_participant(ctx, _with_status(data, None), refs.ids["unit_id"], scratch)
+    return scratch.pop()
