@@ -22,12 +22,14 @@ JSON to --out. Needs `wrk` (apt-get install wrk).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import random
 import shutil
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,18 +116,42 @@ def _spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
 
-def measured(server, database_url: str, run) -> dict:
-    """`run()`'s result with the CPU it cost the workers and the database, per request."""
+def connections_per_worker(server, port: int) -> list[int]:
+    """Established connections on `port` held by each worker, most first (from /proc)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+            inodes.add(f"socket:[{fields[9]}]")
+    held = []
+    for pid in server.worker_pids():
+        n = 0
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):  # closed meanwhile
+                n += os.readlink(fd) in inodes
+        held.append(n)
+    return sorted(held, reverse=True)
+
+
+def measured(server, database_url: str, run, seconds: int, port: int) -> dict:
+    """`run()`'s result with the CPU it cost the workers and the database, per request, and
+    how the connections were spread over the workers half way through."""
     workers = [*server.worker_pids(), server.process.pid]
     app0 = cpu_seconds(workers)
     db0 = cpu_seconds(database_backends(database_url))
     load_before = os.getloadavg()[0]
+    spread: list[int] = []
+    probe = threading.Timer(seconds / 2, lambda: spread.extend(
+        connections_per_worker(server, port)))
+    probe.start()
     r = run()
+    probe.join()
     app = _spent(app0, cpu_seconds(workers))
     db = _spent(db0, cpu_seconds(database_backends(database_url)))
     n = max(r["requests"], 1)
     return {**r, "cpu_ms_per_request": {"app": round(app * 1000 / n, 2),
                                         "database": round(db * 1000 / n, 2)},
+            "connections_per_worker": spread,
             "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
 
 
@@ -141,6 +167,7 @@ def main() -> None:
     ap.add_argument("--participants", type=int, default=5000)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--port", type=int, default=8766)
+    ap.add_argument("--runs", type=int, default=1, help="measured runs of the recommendations")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("reports/http_load.json"))
     args = ap.parse_args()
@@ -179,10 +206,15 @@ def main() -> None:
         first_s = time.perf_counter() - t
         if args.warmup:  # every worker loads the model and encodes the catalogue
             wrk(server.url, script, args.connections, args.warmup, args.threads)
-        load = measured(server, args.database_url, lambda: wrk(
-            server.url, script, args.connections, args.duration, args.threads))
+        # Each run opens its connections anew, and the kernel spreads them over the workers
+        # by a hash (cli/listeners.py): --runs repeats the load to show how much that moves.
+        loads = [measured(server, args.database_url, lambda: wrk(
+            server.url, script, args.connections, args.duration, args.threads),
+            args.duration, args.port) for _ in range(args.runs)]
+        load = loads[0]
         ceiling = measured(server, args.database_url, lambda: wrk(
-            server.url, health, args.connections, args.duration, args.threads))
+            server.url, health, args.connections, args.duration, args.threads),
+            args.duration, args.port)
         memory = {str(p): round(rss_mb(p)[0]) for p in server.worker_pids()}
 
     result = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -192,16 +224,19 @@ def main() -> None:
               "workers": args.workers, "connections": args.connections,
               "duration_s": args.duration, "participants_drawn_from": len(chosen),
               "first_request_s": round(first_s, 1), "recommendations": load,
+              "recommendations_runs": loads,
               "health": ceiling, "worker_rss_mb": memory}
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(f"{args.workers} workers, {args.connections} connections, {args.duration} s, "
           f"{open_slots:,} open slots, {result['database']}")
     print(f"{'endpoint':<18}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
           f"{'requests':>10}{'errors':>8}")
-    for name, r in (("recommendations", load), ("/health", ceiling)):
+    runs = [("recommendations", r) for r in loads] + [("/health", ceiling)]
+    for name, r in runs:
         print(f"{name:<18}{r['requests_per_s']:>9}{r['p50_ms']:>9}{r['p99_ms']:>9}"
-              f"{r['max_ms']:>9}{r['requests']:>10,}{r['errors']:>8}")
-    for name, r in (("recommendations", load), ("/health", ceiling)):
+              f"{r['max_ms']:>9}{r['requests']:>10,}{r['errors']:>8}  "
+              f"connections per worker {r['connections_per_worker']}")
+    for name, r in runs:
         c = r["cpu_ms_per_request"]
         print(f"{name}: CPU per request {c['app']} ms in the workers + {c['database']} ms in "
               f"PostgreSQL; load average {r['load_average'][0]} before, "

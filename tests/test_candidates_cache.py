@@ -261,3 +261,30 @@ def test_profile_take_keeps_rows_aligned() -> None:
     sub = P.take(idx)
     assert [r["kommunkod"] for r in sub.records] == [P.records[i]["kommunkod"] for i in idx]
     assert np.array_equal(sub.commute, P.commute[idx])
+
+
+def test_a_big_catalogue_build_settles_the_heap(unit: Unit, monkeypatch) -> None:
+    """After a catalogue build the survivors are frozen out of later collections, and what
+    an earlier build froze is collected by the next one: nothing is kept for good."""
+    import gc
+    import weakref
+
+    from matchning.services import matcher as matcher_module
+
+    monkeypatch.setattr(matcher_module, "SETTLE_FROM_SLOTS", 0)
+
+    class Cycle:
+        pass
+
+    junk = Cycle()
+    junk.me = junk  # type: ignore[attr-defined]
+    alive = weakref.ref(junk)
+    gc.freeze()  # as an earlier build leaves it
+    del junk
+    try:
+        m = Matcher(unit.settings.models_dir)
+        unit.run(lambda ctx: m.serving(ctx.session, ctx.ref))
+        assert alive() is None
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    worker_concurrency: int = Field(
+        default=2, ge=0,
+        description="Requests one worker lets into the app at a time; the rest wait in "
+                    "order (docs/scale-out.md); 0: no limit")
     token_ttl_days: int = Field(default=90, ge=1, le=3650)
     login_rate_limit: str = Field(
         default="10 per 5 minutes",

@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from matchning import __version__, log_privacy
 from matchning.api import errors
+from matchning.api.concurrency import ConcurrencyLimit
 from matchning.api.limits import BodySizeLimit
 from matchning.api.responses import EVERY_ROUTE
 from matchning.api.routes import (
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.login_guard = LoginGuard(settings or get_settings())
     install_pages(app, settings or get_settings())
     app.add_middleware(BodySizeLimit, max_bytes=(settings or get_settings()).max_body_bytes)
+    app.add_middleware(ConcurrencyLimit, limit=(settings or get_settings()).worker_concurrency)
     return app
 
 
