@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from typing import Any
+
+from matchning.api import siblings
 
 REUSE_PORT = hasattr(socket, "SO_REUSEPORT")
 
@@ -37,10 +40,18 @@ def bind(host: str, port: int) -> socket.socket:
 @dataclass(frozen=True)
 class ReusePortListener:
     """Stands in for a socket in uvicorn's supervisor: pickled into a worker, it becomes a new
-    socket bound there (a listening socket shared between workers is what is avoided)."""
+    socket bound there (a listening socket shared between workers is what is avoided). It
+    also carries the array in which the workers share their loads (api/siblings.py)."""
 
     host: str
     port: int
+    loads: Any = None  # multiprocessing.Array of 2 x workers ints
 
     def __reduce__(self):
-        return bind, (self.host, self.port)
+        return _in_worker, (self.host, self.port, self.loads)
+
+
+def _in_worker(host: str, port: int, loads: Any) -> socket.socket:
+    if loads is not None:
+        siblings.join(loads)
+    return bind(host, port)

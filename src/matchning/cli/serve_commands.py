@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 
 import typer
 import uvicorn
@@ -55,4 +56,5 @@ def _serve_workers(*, host: str, port: int, workers: int, log_level: str) -> Non
         raise typer.Exit(1) from exc
     logging.getLogger("uvicorn.error").info(
         "Uvicorn running on http://%s:%d with %d workers, a socket each", host, port, workers)
-    Multiprocess(config, sockets=[listeners.ReusePortListener(host, port)]).run()
+    loads = multiprocessing.get_context("spawn").Array("q", 2 * workers)
+    Multiprocess(config, sockets=[listeners.ReusePortListener(host, port, loads)]).run()
