@@ -139,11 +139,19 @@ def plan_employer_ahead(ctx: Context, row: CsvRow, state: FileState, refs: Refs
                         ) -> bulk.Ready | None:
     """What `upsert_employer` adds to the pending rows for the row should it be new, or None
     where the row has a problem of its own (a service's check included)."""
-    data = _ready_record(EmployerData, row, state, refs)
+    return _planned(EmployerData, EmployerRow, row, state, refs,
+                    lambda data, into: bulk.plan_employer(ctx, data, into))
+
+
+def _planned(model: type[M], table: type, row: CsvRow, state: FileState, refs: Refs,
+             plan: Callable[[M, bulk.Pending], None]) -> bulk.Ready | None:
+    """The entries `plan` adds for the row's record, or None where the row has a problem of
+    its own (a service's check included)."""
+    data = _ready_record(model, row, state, refs)
     if data is None:
         return None
-    scratch = bulk.Pending(EmployerRow)
-    bulk.plan_employer(ctx, data, scratch)
+    scratch = bulk.Pending(table)
+    plan(data, scratch)
     return scratch.pop()
 
 
@@ -184,12 +192,8 @@ def upsert_slot(ctx: Context, row: CsvRow, state: FileState, refs: Refs | None =
 def plan_slot_ahead(ctx: Context, row: CsvRow, state: FileState, refs: Refs
                     ) -> bulk.Ready | None:
     """As `plan_employer_ahead`, for a slot."""
-    data = _ready_record(SlotData, row, state, refs)
-    if data is None:
-        return None
-    scratch = bulk.Pending(SlotRow)
-    bulk.plan_slot(ctx, data, scratch)
-    return scratch.pop()
+    return _planned(SlotData, SlotRow, row, state, refs,
+                    lambda data, into: bulk.plan_slot(ctx, data, into))
 
 
 def _consultant(ctx: Context, row: CsvRow, state: FileState, problems: list[Problem]
@@ -268,10 +272,8 @@ def upsert_participant(ctx: Context, row: CsvRow, state: FileState, refs: Refs |
 def plan_participant_ahead(ctx: Context, row: CsvRow, state: FileState, refs: Refs
                            ) -> bulk.Ready | None:
     """As `plan_employer_ahead`, for a participant."""
-    data = _ready_record(ParticipantData, row, state, refs)
-    if data is None:
-        return None
-    scratch = bulk.Pending(ParticipantRow)
-    with conflicts_on("status"):
-        bulk.plan_participant(ctx, _with_status(data, None), refs.ids["unit_id"], scratch)
-    return scratch.pop()
+    def plan(data: ParticipantData, into: bulk.Pending) -> None:
+        with conflicts_on("status"):
+            bulk.plan_participant(ctx, _with_status(data, None), refs.ids["unit_id"], into)
+
+    return _planned(ParticipantData, ParticipantRow, row, state, refs, plan)
